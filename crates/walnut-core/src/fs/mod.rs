@@ -1,0 +1,80 @@
+//! The file-system boundary. Every file operation of the log goes through
+//! [`FileSystem`], so tests can swap the real one ([`OsFs`]) for an in-memory
+//! one ([`MemoryFs`]) that can simulate power loss and inject faults.
+//!
+//! Files walnut writes are fixed-size and memory-mapped ([`MappedFile`]):
+//! segments and the two-slot metadata files alike. Small whole files
+//! (snapshots, backups) go through [`FileSystem::write_file`].
+
+mod memory;
+mod os;
+
+pub use memory::{FaultOp, MemoryFs, MemoryFsFault, PageFate, PAGE};
+pub use os::OsFs;
+
+use crate::region::Region;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a directory entry is. Anything other than a regular file is refused
+/// by the log, so a symlink can never redirect writes outside the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link, device, socket or FIFO.
+    Other,
+}
+
+/// One name in a directory listing.
+#[derive(Debug, Clone)]
+pub struct DirEntry {
+    /// File name (not a path).
+    pub name: String,
+    /// Type of the entry, not following symlinks.
+    pub kind: EntryKind,
+}
+
+/// A held directory lock, released when dropped.
+pub trait DirLock: Send + Sync {}
+
+/// A fixed-size file mapped into memory for reading and (optionally) writing.
+pub trait MappedFile: Send + Sync {
+    /// The mapped bytes.
+    fn region(&self) -> &Region;
+    /// Makes `len` bytes at `off` durable (msync(MS_SYNC) or equivalent).
+    /// A failure means the bytes may be lost; callers must not retry.
+    fn sync(&self, off: usize, len: usize) -> io::Result<()>;
+    /// Faults the pages in ahead of use, so the writer does not pay for page
+    /// faults on the hot path. Best effort.
+    fn prefault(&self) {}
+}
+
+/// Operations the log performs on its directory. Implementations must be safe
+/// to call from several threads.
+pub trait FileSystem: Send + Sync + std::fmt::Debug + 'static {
+    /// Creates `dir` (and parents) if missing, with owner-only permissions.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Takes the exclusive lock of `dir`; `Ok(None)` when someone else holds it.
+    fn lock(&self, dir: &Path) -> io::Result<Option<Box<dyn DirLock>>>;
+    /// Lists `dir`, not following symlinks.
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>>;
+    /// Creates a new file of `size` bytes, allocating its blocks up front so
+    /// that a full disk is reported here and never as a fault in the mapping.
+    fn create_mapped(&self, path: &Path, size: u64) -> io::Result<Arc<dyn MappedFile>>;
+    /// Maps an existing regular file (refusing anything else).
+    fn open_mapped(&self, path: &Path, writable: bool) -> io::Result<Arc<dyn MappedFile>>;
+    /// Creates `path` with `data` and makes it durable (not its directory entry).
+    fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()>;
+    /// Reads a whole regular file.
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Renames within a directory (atomic replace).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Removes a file.
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Makes creations, renames and removals in `dir` durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}

@@ -1,0 +1,169 @@
+//! Crash-atomic small state: a file of two checksummed slots written
+//! alternately. A torn write can only damage the slot being written, so the
+//! other, older slot still validates; the valid slot with the higher sequence
+//! number wins.
+//!
+//! ```text
+//! slot: offset size field
+//!        0     8    magic "WALNUTMT"
+//!        8     8    sequence number (> 0)
+//!       16     4    payload length
+//!       20     4    CRC32C of bytes 0..20 and the payload
+//!       24     len  payload
+//! ```
+
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, MappedFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const MAGIC: &[u8; 8] = b"WALNUTMT";
+const SLOT_HEADER: usize = 24;
+
+/// A two-slot store for one small value.
+pub struct MetaStore {
+    file: Arc<dyn MappedFile>,
+    name: String,
+    slot_len: usize,
+    seq: u64,
+    current: Vec<u8>,
+}
+
+fn decode(slot: &[u8]) -> Option<(u64, Vec<u8>)> {
+    if &slot[0..8] != MAGIC {
+        return None;
+    }
+    let seq = u64::from_le_bytes(slot[8..16].try_into().unwrap());
+    let len = u32::from_le_bytes(slot[16..20].try_into().unwrap()) as usize;
+    let crc = u32::from_le_bytes(slot[20..24].try_into().unwrap());
+    if seq == 0 || len > slot.len() - SLOT_HEADER {
+        return None;
+    }
+    let payload = &slot[SLOT_HEADER..SLOT_HEADER + len];
+    let c = crc32c::crc32c_append(crc32c::crc32c(&slot[0..20]), payload);
+    (c == crc).then(|| (seq, payload.to_vec()))
+}
+
+impl MetaStore {
+    /// Opens `dir/name`, creating it (durably, directory entry included) when
+    /// missing and `create` is set. `slot_len` bounds the value size.
+    pub fn open(
+        fs: &dyn FileSystem,
+        dir: &Path,
+        name: &str,
+        slot_len: usize,
+        create: bool,
+    ) -> Result<Option<MetaStore>> {
+        let path: PathBuf = dir.join(name);
+        let file = match fs.open_mapped(&path, create) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !create {
+                    return Ok(None);
+                }
+                let f = fs
+                    .create_mapped(&path, (2 * slot_len) as u64)
+                    .ctx(|| format!("creating {name}"))?;
+                f.sync(0, 2 * slot_len).ctx(|| format!("syncing {name}"))?;
+                fs.sync_dir(dir)
+                    .ctx(|| "syncing the log directory".into())?;
+                f
+            }
+            Err(e) => return Err(Error::io(format!("opening {name}"), e)),
+        };
+        let region = file.region();
+        if region.len() != 2 * slot_len {
+            return Err(Error::corrupt(
+                name,
+                0,
+                0,
+                format!(
+                    "metadata file has {} bytes, expected {}",
+                    region.len(),
+                    2 * slot_len
+                ),
+            ));
+        }
+        let a = decode(region.bytes(0, slot_len));
+        let b = decode(region.bytes(slot_len, slot_len));
+        let (seq, current) = match (a, b) {
+            (Some(a), Some(b)) => std::cmp::max_by_key(a, b, |x| x.0),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => {
+                if region.bytes(0, 2 * slot_len).iter().any(|&x| x != 0) {
+                    return Err(Error::corrupt(name, 0, 0, "no metadata slot validates"));
+                }
+                (0, Vec::new())
+            }
+        };
+        Ok(Some(MetaStore {
+            file,
+            name: name.to_string(),
+            slot_len,
+            seq,
+            current,
+        }))
+    }
+
+    /// The stored value (empty if never written).
+    pub fn get(&self) -> &[u8] {
+        &self.current
+    }
+
+    /// Durably replaces the value. On error the old value is still what a
+    /// reopen reads (or the new one, if the failure came after the write).
+    pub fn put(&mut self, value: &[u8]) -> Result<()> {
+        if value.len() > self.slot_len - SLOT_HEADER {
+            return Err(Error::invalid(format!(
+                "{} value of {} bytes exceeds its slot",
+                self.name,
+                value.len()
+            )));
+        }
+        let seq = self.seq + 1;
+        let mut slot = Vec::with_capacity(SLOT_HEADER + value.len());
+        slot.extend_from_slice(MAGIC);
+        slot.extend_from_slice(&seq.to_le_bytes());
+        slot.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&slot[0..20]), value);
+        slot.extend_from_slice(&crc.to_le_bytes());
+        slot.extend_from_slice(value);
+        // Alternate by sequence parity: the slot written now is never the one
+        // holding the current value.
+        let at = (seq % 2) as usize * self.slot_len;
+        let region = self.file.region();
+        region.write(at, &slot);
+        region.zero(at + slot.len(), self.slot_len - slot.len());
+        self.file
+            .sync(at, self.slot_len)
+            .ctx(|| format!("syncing {}", self.name))?;
+        self.seq = seq;
+        self.current = value.to_vec();
+        Ok(())
+    }
+}
+
+/// The log's own metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogMeta {
+    /// Entries below this index are dropped (compaction point).
+    pub first_index: u64,
+}
+
+impl LogMeta {
+    /// Encodes as bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        self.first_index.to_le_bytes().to_vec()
+    }
+
+    /// Decodes bytes written by [`LogMeta::encode`]; empty means never written.
+    pub fn decode(b: &[u8]) -> Option<LogMeta> {
+        match b.len() {
+            0 => Some(LogMeta { first_index: 1 }),
+            n if n >= 8 => Some(LogMeta {
+                first_index: u64::from_le_bytes(b[0..8].try_into().unwrap()),
+            }),
+            _ => None,
+        }
+    }
+}

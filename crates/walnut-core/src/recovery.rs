@@ -1,0 +1,546 @@
+//! Opening a log: find its segments, load the index of each, find the end of
+//! the log, and decide what to do about damage.
+//!
+//! Sealed segments are loaded from their index block (no scan). Only an
+//! unsealed segment, normally just the last one, is scanned frame by frame.
+//!
+//! **Damage** is the first place where the expected structure is missing: a
+//! header that does not validate, a segment that does not continue the one
+//! before, a frame that does not validate, an unsealed segment followed by
+//! others, or bytes after the end of the log. What damage *means* is decided
+//! by attestation (see [`crate::frame`]): if any valid frame or seal after the
+//! damage proves that the damaged position had been made durable, acknowledged
+//! data was destroyed and opening fails with [`Error::Corrupt`]. Otherwise the
+//! damage is a torn tail, the normal result of a crash, and
+//! [`RecoveryMode::TolerateTail`] zeroes it (durably) before any new append.
+
+use crate::error::{Damage, Error, IoContext, Result};
+use crate::frame::{self, FrameHeader, Parsed};
+use crate::fs::{EntryKind, FileSystem, MappedFile};
+use crate::options::{Options, RecoveryMode};
+use crate::region::Region;
+use crate::segment::header::{SegmentHeader, FRAMES_START};
+use crate::segment::trailer::{self, Trailer, TRAILER_LEN};
+use crate::segment::{self, Segment};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What recovery cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    /// Segment where the log now ends.
+    pub segment: String,
+    /// Offset in that segment where the torn tail started.
+    pub offset: u64,
+    /// First index that was expected there (and is now the next index).
+    pub from_index: u64,
+    /// Bytes zeroed in that segment.
+    pub bytes: u64,
+    /// Why the tail was considered torn.
+    pub reason: String,
+}
+
+/// What opening the log found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The mode used.
+    pub mode: RecoveryMode,
+    /// Segments found.
+    pub segments: usize,
+    /// Segments scanned frame by frame (the others were loaded from their seal).
+    pub scanned_segments: usize,
+    /// Entries recovered.
+    pub entries: u64,
+    /// A torn tail that was truncated, if any.
+    pub truncated: Option<Truncation>,
+    /// Segment files removed because they lay entirely in the torn tail.
+    pub removed_segments: Vec<String>,
+    /// In salvage mode, the damage where reading stopped.
+    pub damage: Option<Damage>,
+    /// The previous handle closed cleanly.
+    pub clean: bool,
+    /// Time the recovery took.
+    pub duration: Duration,
+}
+
+pub(crate) struct Recovered {
+    pub segments: Vec<Arc<Segment>>,
+    pub report: RecoveryReport,
+}
+
+struct Loaded {
+    name: String,
+    file: Arc<dyn MappedFile>,
+    header: SegmentHeader,
+    offsets: Vec<u32>,
+    write_off: usize,
+    sealed: bool,
+}
+
+struct DamageAt {
+    /// Position in the list of segment files.
+    slot: usize,
+    offset: usize,
+    index: u64,
+    reason: String,
+}
+
+/// Result of walking frames from the start of a segment.
+struct Walk {
+    offsets: Vec<u32>,
+    end: usize,
+    invalid: Option<&'static str>,
+    /// The last frame was a close marker: nothing was written after it.
+    closed: bool,
+    max_attest: Option<u64>,
+}
+
+/// Walks valid, contiguous frames from `FRAMES_START`. An unfinished batch at
+/// the end is not part of the log.
+fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Walk {
+    let mut w = Walk {
+        offsets: Vec::new(),
+        end: FRAMES_START,
+        invalid: None,
+        closed: false,
+        max_attest: None,
+    };
+    let mut off = FRAMES_START;
+    let mut next = header.first_index;
+    let mut batch: Option<(usize, usize)> = None; // (offset, entries before it)
+    loop {
+        match frame::parse(bytes, off, seed) {
+            Parsed::End => break,
+            Parsed::Invalid(why) => {
+                w.invalid = Some(why);
+                break;
+            }
+            Parsed::Valid(h) => {
+                let marker = h.is_marker();
+                let expected = if marker { next - 1 } else { next };
+                if h.index != expected || (marker && batch.is_some()) {
+                    w.invalid = Some("frame index breaks the sequence");
+                    break;
+                }
+                w.max_attest = w.max_attest.max(h.attests());
+                if !marker {
+                    if batch.is_none() && h.flags & frame::FLAG_BATCH_MORE != 0 {
+                        batch = Some((off, w.offsets.len()));
+                    }
+                    if h.flags & frame::FLAG_BATCH_MORE == 0 {
+                        batch = None;
+                    }
+                    w.offsets.push(off as u32);
+                    next += 1;
+                }
+                w.closed = marker;
+                off += frame::frame_len(h.len as usize);
+                w.end = off;
+            }
+        }
+    }
+    if let Some((start, count)) = batch {
+        w.offsets.truncate(count);
+        w.end = start;
+        w.closed = false;
+        w.invalid.get_or_insert("incomplete batch");
+    }
+    w
+}
+
+/// What lies in `[from, to)`, the space after the end of a log.
+#[derive(Default)]
+struct Beyond {
+    /// End of the last nonzero 8-byte word (0: all zero).
+    dirty_end: usize,
+    max_attest: Option<u64>,
+}
+
+/// Looks for leftovers after the end of the log: nonzero bytes, and valid
+/// frames (with indexes from `next` on) that attest to durability. The cheap
+/// filters keep garbage from triggering checksums over huge lengths.
+fn beyond(bytes: &[u8], from: usize, to: usize, seed: Option<u32>, next: u64) -> Beyond {
+    let mut b = Beyond::default();
+    let mut off = frame::align(from);
+    while off + 8 <= to {
+        // Skip zero space a page at a time.
+        let chunk_end = ((off / 4096) + 1) * 4096;
+        let chunk_end = chunk_end.min(to);
+        if bytes[off..chunk_end].iter().all(|&x| x == 0) {
+            off = frame::align(chunk_end);
+            continue;
+        }
+        if bytes[off..off + 8].iter().all(|&x| x == 0) {
+            off += 8;
+            continue;
+        }
+        b.dirty_end = off + 8;
+        if let Some(seed) = seed {
+            if off + frame::HEADER_LEN <= to {
+                let h = FrameHeader::decode(&bytes[off..off + frame::HEADER_LEN]);
+                let plausible = FrameHeader::plausible(&bytes[off..off + frame::HEADER_LEN])
+                    && h.index >= next.saturating_sub(1)
+                    && h.index - next.saturating_sub(1) < 1 << 32;
+                if plausible {
+                    if let Parsed::Valid(h) = frame::parse(&bytes[..to], off, seed) {
+                        b.max_attest = b.max_attest.max(h.attests());
+                        let end = off + frame::frame_len(h.len as usize);
+                        b.dirty_end = end;
+                        off = end;
+                        continue;
+                    }
+                }
+            }
+        }
+        off += 8;
+    }
+    b
+}
+
+/// Loads a sealed segment from its index block, if its seal validates.
+fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u32>, usize)> {
+    let len = bytes.len();
+    let t = Trailer::decode(&bytes[len - TRAILER_LEN..])?;
+    let frames_end = usize::try_from(t.frames_end).ok()?;
+    let count = usize::try_from(t.count).ok()?;
+    if t.salt != header.salt
+        || t.first_index != header.first_index
+        || frames_end < FRAMES_START
+        || frames_end % frame::ALIGN != 0
+        || count > segment::max_entries(len)
+        || frames_end + count * 4 > len - TRAILER_LEN
+    {
+        return None;
+    }
+    let block = &bytes[frames_end..frames_end + count * 4];
+    if crc32c::crc32c(block) != t.index_crc {
+        return None;
+    }
+    let offsets = trailer::decode_index(block);
+    let increasing = offsets.windows(2).all(|w| w[0] < w[1]);
+    let in_bounds = offsets
+        .iter()
+        .all(|&o| (o as usize) >= FRAMES_START && (o as usize) < frames_end && o % 8 == 0);
+    if !increasing || !in_bounds {
+        return None;
+    }
+    // The last frame must be the last entry; a cheap guard against a seal that
+    // validates but belongs to other bytes.
+    if let Some(&last) = offsets.last() {
+        match frame::parse(&bytes[..frames_end], last as usize, seed) {
+            Parsed::Valid(h) if h.index == header.first_index + count as u64 - 1 => {}
+            _ => return None,
+        }
+    }
+    Some((offsets, frames_end))
+}
+
+/// Absolute mode: every byte of a sealed segment must be accounted for.
+fn verify_sealed(
+    bytes: &[u8],
+    header: &SegmentHeader,
+    seed: u32,
+    offsets: &[u32],
+    frames_end: usize,
+) -> Option<(usize, &'static str)> {
+    let w = walk(&bytes[..frames_end], header, seed);
+    if w.invalid.is_some() || w.end != frames_end || w.offsets != offsets {
+        return Some((w.end, w.invalid.unwrap_or("frames do not match the seal")));
+    }
+    let block_end = frames_end + offsets.len() * 4;
+    let tail = &bytes[block_end..bytes.len() - TRAILER_LEN];
+    if let Some(p) = tail.iter().position(|&b| b != 0) {
+        return Some((
+            block_end + p,
+            "nonzero bytes between the seal and the trailer",
+        ));
+    }
+    None
+}
+
+fn list_segments(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<(u64, String)>> {
+    let mut out = Vec::new();
+    for e in fs.list(dir).ctx(|| format!("listing {}", dir.display()))? {
+        let Some(first) = segment::parse_name(&e.name) else {
+            continue;
+        };
+        if e.kind != EntryKind::File {
+            return Err(Error::invalid(format!(
+                "{} is not a regular file; refusing to follow it",
+                e.name
+            )));
+        }
+        out.push((first, e.name));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Highest index proven durable by anything in segment files `from..`.
+fn attested_in(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)]) -> Option<u64> {
+    let mut best = None;
+    for (_, name) in files {
+        let Ok(file) = fs.open_mapped(&dir.join(name), false) else {
+            continue;
+        };
+        let bytes = file.region().bytes(0, file.region().len());
+        let Ok(hr) = SegmentHeader::read_from(bytes) else {
+            continue;
+        };
+        let seed = frame::seed(hr.header.salt);
+        if let Some(t) = Trailer::decode(&bytes[bytes.len() - TRAILER_LEN..]) {
+            if t.salt == hr.header.salt && t.count > 0 {
+                best = best.max(Some(t.first_index + t.count - 1));
+            }
+        }
+        let w = walk(bytes, &hr.header, seed);
+        best = best.max(w.max_attest);
+        let rest = beyond(bytes, w.end, bytes.len(), Some(seed), hr.header.first_index);
+        best = best.max(rest.max_attest);
+    }
+    best
+}
+
+pub(crate) fn recover(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    opts: &Options,
+    meta_first: u64,
+) -> Result<Recovered> {
+    let started = Instant::now();
+    let mode = opts.recovery;
+    let mut files = list_segments(fs, dir)?;
+    // Files wholly below the first index are left over from a compaction that
+    // a crash interrupted (they may be gone in any order): never part of the log.
+    let below = files
+        .windows(2)
+        .take_while(|w| w[1].0 <= meta_first)
+        .count();
+    for (_, name) in files.drain(..below) {
+        if !opts.read_only {
+            fs.remove(&dir.join(&name))
+                .ctx(|| format!("removing compacted segment {name}"))?;
+        }
+    }
+    let mut loaded: Vec<Loaded> = Vec::new();
+    let mut damage: Option<DamageAt> = None;
+    let mut scanned = 0;
+    let mut clean = false;
+    let mut expected: Option<u64> = None;
+
+    for (slot, (first, name)) in files.iter().enumerate() {
+        let file = Segment::map(fs, dir, name, !opts.read_only)?;
+        let region: &Region = file.region();
+        let bytes = region.bytes(0, region.len());
+        let at = |offset: usize, index: u64, reason: &str| DamageAt {
+            slot,
+            offset,
+            index,
+            reason: reason.to_string(),
+        };
+        let next = expected.unwrap_or(*first);
+        if bytes.len() < FRAMES_START + TRAILER_LEN + frame::HEADER_LEN {
+            damage = Some(at(0, next, "segment file is too short"));
+            break;
+        }
+        let hr = match SegmentHeader::read_from(bytes) {
+            Ok(hr) => hr,
+            Err(why) => {
+                damage = Some(at(0, next, why));
+                break;
+            }
+        };
+        let header = hr.header;
+        if !hr.intact && mode == RecoveryMode::Absolute {
+            damage = Some(at(0, next, "one copy of the segment header is damaged"));
+            break;
+        }
+        if header.first_index != *first {
+            damage = Some(at(0, next, "segment header does not match its file name"));
+            break;
+        }
+        if header.first_index != next {
+            damage = Some(at(0, next, "segment does not continue the previous one"));
+            break;
+        }
+        if opts.marker != 0 && header.marker != opts.marker {
+            return Err(Error::invalid(format!(
+                "segment {name} carries application marker {}, expected {}",
+                header.marker, opts.marker
+            )));
+        }
+        let seed = frame::seed(header.salt);
+        let is_last = slot + 1 == files.len();
+        if let Some((offsets, frames_end)) = load_sealed(bytes, &header, seed) {
+            if mode == RecoveryMode::Absolute {
+                if let Some((off, why)) = verify_sealed(bytes, &header, seed, &offsets, frames_end)
+                {
+                    damage = Some(at(off, next, why));
+                    break;
+                }
+            }
+            expected = Some(header.first_index + offsets.len() as u64);
+            loaded.push(Loaded {
+                name: name.clone(),
+                file: file.clone(),
+                header,
+                offsets,
+                write_off: frames_end,
+                sealed: true,
+            });
+            continue;
+        }
+        scanned += 1;
+        let w = walk(bytes, &header, seed);
+        let next_after = header.first_index + w.offsets.len() as u64;
+        expected = Some(next_after);
+        loaded.push(Loaded {
+            name: name.clone(),
+            file: file.clone(),
+            header,
+            offsets: w.offsets,
+            write_off: w.end,
+            sealed: false,
+        });
+        if let Some(why) = w.invalid {
+            damage = Some(at(w.end, next_after, why));
+            break;
+        }
+        if !is_last {
+            damage = Some(at(
+                w.end,
+                next_after,
+                "unsealed segment is followed by others",
+            ));
+            break;
+        }
+        clean = w.closed;
+        // After a clean close nothing was written past the end; otherwise (or
+        // when every byte must be accounted for) look at what is there.
+        if !w.closed || mode == RecoveryMode::Absolute {
+            let rest = beyond(bytes, w.end, bytes.len(), Some(seed), next_after);
+            if rest.dirty_end > 0 {
+                damage = Some(at(w.end, next_after, "bytes after the end of the log"));
+            }
+        }
+    }
+
+    let mut report = RecoveryReport {
+        mode,
+        segments: files.len(),
+        scanned_segments: scanned,
+        entries: 0,
+        truncated: None,
+        removed_segments: Vec::new(),
+        damage: None,
+        clean,
+        duration: Duration::ZERO,
+    };
+
+    if let Some(d) = damage {
+        let name = &files[d.slot].1;
+        let as_error = Damage {
+            file: name.clone(),
+            offset: d.offset as u64,
+            index: d.index,
+            reason: d.reason.clone(),
+        };
+        // Attestations from the damaged segment itself (past the damage) and
+        // every later one.
+        let own = loaded.get(d.slot).map(|l| {
+            let bytes = l.file.region().bytes(0, l.file.region().len());
+            beyond(
+                bytes,
+                d.offset,
+                bytes.len(),
+                Some(frame::seed(l.header.salt)),
+                d.index,
+            )
+        });
+        let attested =
+            own.as_ref()
+                .and_then(|b| b.max_attest)
+                .max(attested_in(fs, dir, &files[d.slot + 1..]));
+        match mode {
+            RecoveryMode::Salvage => report.damage = Some(as_error),
+            _ if attested.is_some_and(|a| a >= d.index) => {
+                return Err(Error::Corrupt(Damage {
+                    reason: format!("{} (later records prove it was durable)", d.reason),
+                    ..as_error
+                }))
+            }
+            RecoveryMode::Absolute => return Err(Error::Corrupt(as_error)),
+            RecoveryMode::TolerateTail => {
+                let mut zeroed = 0;
+                match loaded.get(d.slot) {
+                    Some(l) => {
+                        let region = l.file.region();
+                        let dirty_end = own.map_or(0, |b| b.dirty_end).max(d.offset);
+                        let trailer_at = region.len() - TRAILER_LEN;
+                        region.zero(d.offset, dirty_end.min(trailer_at) - d.offset);
+                        region.zero(trailer_at, TRAILER_LEN);
+                        l.file
+                            .sync(d.offset, region.len() - d.offset)
+                            .ctx(|| format!("zeroing the torn tail of {name}"))?;
+                        zeroed = (dirty_end - d.offset) as u64;
+                    }
+                    None => {
+                        // The damaged segment has no valid header: nothing in it
+                        // was ever synced (a sync always covers the header).
+                        fs.remove(&dir.join(name))
+                            .ctx(|| format!("removing {name}"))?;
+                        report.removed_segments.push(name.clone());
+                    }
+                }
+                for (_, later) in files[d.slot + 1..].iter().rev() {
+                    fs.remove(&dir.join(later))
+                        .ctx(|| format!("removing {later}"))?;
+                    report.removed_segments.push(later.clone());
+                }
+                report.removed_segments.reverse();
+                if !report.removed_segments.is_empty() {
+                    fs.sync_dir(dir)
+                        .ctx(|| "syncing the log directory".into())?;
+                }
+                report.truncated = Some(Truncation {
+                    segment: name.clone(),
+                    offset: d.offset as u64,
+                    from_index: d.index,
+                    bytes: zeroed,
+                    reason: d.reason,
+                });
+            }
+        }
+        loaded.truncate(d.slot + 1);
+    }
+
+    if let Some(first) = loaded.first() {
+        if first.header.first_index > meta_first {
+            return Err(Error::corrupt(
+                &first.name,
+                0,
+                meta_first,
+                "segments holding the first entries of the log are missing",
+            ));
+        }
+    }
+
+    let segments: Vec<Arc<Segment>> = loaded
+        .into_iter()
+        .map(|l| {
+            let sealed = l.sealed;
+            Arc::new(Segment::recovered(
+                l.name,
+                l.file,
+                l.header,
+                &l.offsets,
+                l.write_off,
+                sealed,
+            ))
+        })
+        .collect();
+    report.entries = segments.iter().map(|s| s.count()).sum();
+    report.duration = started.elapsed();
+    Ok(Recovered { segments, report })
+}

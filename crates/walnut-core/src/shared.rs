@@ -1,0 +1,167 @@
+//! State shared by the writer, readers, the syncer and the preparer threads.
+
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::meta::MetaStore;
+use crate::options::Options;
+use crate::segment::trailer::Trailer;
+use crate::segment::Segment;
+use crate::stats::Counters;
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// What a sync attempt reports to a listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    /// Everything up to this index is durable.
+    Durable(u64),
+    /// The sync failed and the log is poisoned.
+    Failed {
+        /// Stable error code.
+        code: &'static str,
+        /// Human-readable message.
+        message: String,
+    },
+}
+
+/// Called by the syncer after every sync attempt, from the syncer's thread.
+pub type SyncListener = Arc<dyn Fn(SyncEvent) + Send + Sync>;
+
+/// Work for the syncer.
+#[derive(Default)]
+pub(crate) struct SyncQueue {
+    /// Segments whose seal (index block written) must be made durable, in order.
+    pub seals: Vec<(Arc<Segment>, Trailer)>,
+    /// A name in the directory changed since the last directory sync.
+    pub dir_dirty: bool,
+    /// Highest index somebody is waiting to see durable.
+    pub wanted: u64,
+    /// The syncer should exit.
+    pub stop: bool,
+}
+
+pub(crate) struct Shared {
+    pub fs: Arc<dyn FileSystem>,
+    pub dir: PathBuf,
+    pub opts: Options,
+    pub segments: RwLock<Vec<Arc<Segment>>>,
+    pub first_index: AtomicU64,
+    pub last_index: AtomicU64,
+    pub durable_index: AtomicU64,
+    pub closed: AtomicBool,
+    poisoned: AtomicBool,
+    poison: Mutex<Option<String>>,
+    pub queue: Mutex<SyncQueue>,
+    pub queue_cv: Condvar,
+    /// Serialises syncs with each other and with truncation.
+    pub sync_lock: Mutex<()>,
+    pub durable_mx: Mutex<()>,
+    pub durable_cv: Condvar,
+    pub appended_mx: Mutex<()>,
+    pub appended_cv: Condvar,
+    pub tail_waiters: AtomicUsize,
+    pub listener: RwLock<Option<SyncListener>>,
+    pub counters: Counters,
+    pub meta: Option<Mutex<MetaStore>>,
+}
+
+impl Shared {
+    pub fn new(
+        fs: Arc<dyn FileSystem>,
+        dir: PathBuf,
+        opts: Options,
+        meta: Option<MetaStore>,
+    ) -> Shared {
+        Shared {
+            fs,
+            dir,
+            opts,
+            segments: RwLock::new(Vec::new()),
+            first_index: AtomicU64::new(1),
+            last_index: AtomicU64::new(0),
+            durable_index: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            poison: Mutex::new(None),
+            queue: Mutex::new(SyncQueue::default()),
+            queue_cv: Condvar::new(),
+            sync_lock: Mutex::new(()),
+            durable_mx: Mutex::new(()),
+            durable_cv: Condvar::new(),
+            appended_mx: Mutex::new(()),
+            appended_cv: Condvar::new(),
+            tail_waiters: AtomicUsize::new(0),
+            listener: RwLock::new(None),
+            counters: Counters::default(),
+            meta: meta.map(Mutex::new),
+        }
+    }
+
+    /// Fails if the handle is closed or poisoned.
+    pub fn check(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.check_poison()
+    }
+
+    pub fn check_poison(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            let why = self.poison.lock().clone().unwrap_or_default();
+            return Err(Error::Poisoned(why));
+        }
+        Ok(())
+    }
+
+    /// Refuses all further work: after a failed sync the kernel may already
+    /// have dropped the dirty pages, so retrying could report success for
+    /// data that is gone.
+    pub fn set_poison(&self, err: &Error) {
+        self.poison.lock().get_or_insert_with(|| err.to_string());
+        self.poisoned.store(true, Ordering::Release);
+        self.wake_durable_waiters();
+        self.wake_tailers();
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    pub fn wake_durable_waiters(&self) {
+        let _g = self.durable_mx.lock();
+        self.durable_cv.notify_all();
+    }
+
+    /// Wakes threads waiting for appends; free when nobody waits.
+    pub fn wake_tailers(&self) {
+        if self.tail_waiters.load(Ordering::SeqCst) > 0 {
+            let _g = self.appended_mx.lock();
+            self.appended_cv.notify_all();
+        }
+    }
+
+    pub fn emit(&self, event: SyncEvent) {
+        if let Some(l) = self.listener.read().clone() {
+            l(event);
+        }
+    }
+
+    /// The segment holding `index`, if any.
+    pub fn segment_for(&self, index: u64) -> Option<Arc<Segment>> {
+        let segs = self.segments.read();
+        let pos = segs.partition_point(|s| s.first_index() <= index);
+        pos.checked_sub(1).map(|p| segs[p].clone())
+    }
+
+    /// Checks `index` is stored.
+    pub fn check_range(&self, index: u64) -> Result<()> {
+        let first = self.first_index.load(Ordering::Acquire);
+        let last = self.last_index.load(Ordering::Acquire);
+        if index < first || index > last {
+            return Err(Error::OutOfRange { index, first, last });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! The log handle: open, close, and the state every operation shares.
+
+mod read;
+mod truncate;
+mod writer;
+
+pub use read::Entries;
+pub use writer::EntryRef;
+
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{DirLock, FileSystem, OsFs};
+use crate::meta::{LogMeta, MetaStore};
+use crate::options::Options;
+use crate::recovery::{self, RecoveryReport};
+use crate::shared::{Shared, SyncListener};
+use crate::stats::Stats;
+use crate::syncer;
+use parking_lot::Mutex;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use writer::{Preparer, Writer};
+
+/// Name of the log's metadata file.
+pub const META_FILE: &str = "meta";
+/// Size of each of the two slots of the metadata file.
+pub(crate) const META_SLOT: usize = 4096;
+
+/// A write-ahead log in one directory. All methods take `&self`; the handle
+/// can be shared between threads (one append runs at a time; reads never wait
+/// for appends).
+pub struct Wal {
+    pub(crate) shared: Arc<Shared>,
+    writer: Mutex<Option<Writer>>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+    preparer: Mutex<Option<Preparer>>,
+    lock: Mutex<Option<Box<dyn DirLock>>>,
+    recovery: RecoveryReport,
+}
+
+impl std::fmt::Debug for Wal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wal")
+            .field("dir", &self.shared.dir)
+            .field("first_index", &self.first_index())
+            .field("last_index", &self.last_index())
+            .finish()
+    }
+}
+
+impl Wal {
+    /// Opens (creating if needed) the log in `dir` on the real file system.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Wal> {
+        Wal::open_with(Arc::new(OsFs), dir, opts)
+    }
+
+    /// Opens the log in `dir` on the given file system.
+    pub fn open_with(fs: Arc<dyn FileSystem>, dir: impl AsRef<Path>, opts: Options) -> Result<Wal> {
+        let opts = opts.validate()?;
+        let dir = dir.as_ref().to_path_buf();
+        let writable = !opts.read_only;
+        let lock = if writable {
+            fs.create_dir_all(&dir)
+                .ctx(|| format!("creating {}", dir.display()))?;
+            let lock = fs.lock(&dir).ctx(|| format!("locking {}", dir.display()))?;
+            Some(lock.ok_or_else(|| Error::Locked(dir.clone()))?)
+        } else {
+            None
+        };
+        if writable {
+            writer::remove_leftovers(fs.as_ref(), &dir)?;
+        }
+        let meta = MetaStore::open(fs.as_ref(), &dir, META_FILE, META_SLOT, writable)?;
+        let log_meta = match &meta {
+            Some(m) => LogMeta::decode(m.get())
+                .ok_or_else(|| Error::corrupt(META_FILE, 0, 0, "metadata value is malformed"))?,
+            None => LogMeta { first_index: 1 },
+        };
+        let recovered = recovery::recover(fs.as_ref(), &dir, &opts, log_meta.first_index)?;
+        let shared = Arc::new(Shared::new(fs, dir, opts, meta));
+        let first = log_meta.first_index;
+        shared.first_index.store(first, Ordering::Release);
+        let mut segments = recovered.segments;
+        let last = segments.last().map_or(first - 1, |s| s.last_index());
+        // A compaction or reset interrupted by a crash leaves segments that lie
+        // wholly below the first index; the last one is kept when the log
+        // continues from it.
+        let obsolete: Vec<_> = if last + 1 < first {
+            std::mem::take(&mut segments)
+        } else {
+            let keep_from = segments
+                .iter()
+                .position(|s| s.last_index() + 1 >= first)
+                .unwrap_or(segments.len());
+            segments
+                .drain(..keep_from.min(segments.len().saturating_sub(1)))
+                .collect()
+        };
+        let last = last.max(first - 1);
+        shared.last_index.store(last, Ordering::Release);
+        let mut writer = None;
+        if writable {
+            for s in &obsolete {
+                shared
+                    .fs
+                    .remove(&shared.dir.join(&s.name))
+                    .ctx(|| format!("removing obsolete segment {}", s.name))?;
+            }
+            if !obsolete.is_empty() {
+                shared
+                    .fs
+                    .sync_dir(&shared.dir)
+                    .ctx(|| "syncing the log directory".into())?;
+            }
+            let active = match segments.last() {
+                Some(s) => s.clone(),
+                None => {
+                    let s = writer::create_segment(&shared, last + 1, None)?;
+                    segments.push(s.clone());
+                    s
+                }
+            };
+            // What recovery kept is made durable now, so that later frames may
+            // attest to it.
+            active
+                .sync_upto(active.write_off())
+                .ctx(|| format!("syncing {}", active.name))?;
+            shared
+                .fs
+                .sync_dir(&shared.dir)
+                .ctx(|| "syncing the log directory".into())?;
+            writer = Some(Writer::new(active, last + 1));
+        }
+        shared.durable_index.store(last, Ordering::Release);
+        *shared.segments.write() = segments;
+        let wal = Wal {
+            syncer: Mutex::new(None),
+            preparer: Mutex::new(None),
+            writer: Mutex::new(writer),
+            lock: Mutex::new(lock),
+            recovery: recovered.report,
+            shared: shared.clone(),
+        };
+        if writable {
+            let handle = syncer::spawn(shared.clone())
+                .map_err(|e| Error::io("starting the sync thread", e))?;
+            *wal.syncer.lock() = Some(handle);
+            *wal.preparer.lock() = Some(Preparer::start(shared)?);
+            wal.request_prepare();
+        }
+        Ok(wal)
+    }
+
+    /// What recovery found and did when this handle opened.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The directory of the log.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// The options in force (validated).
+    pub fn options(&self) -> &Options {
+        &self.shared.opts
+    }
+
+    /// First index held (entries below it were truncated away).
+    pub fn first_index(&self) -> u64 {
+        self.shared.first_index.load(Ordering::Acquire)
+    }
+
+    /// Last index held (`first_index - 1` when empty).
+    pub fn last_index(&self) -> u64 {
+        self.shared.last_index.load(Ordering::Acquire)
+    }
+
+    /// Every entry up to this index survives a crash or power loss.
+    pub fn durable_index(&self) -> u64 {
+        self.shared.durable_index.load(Ordering::Acquire)
+    }
+
+    /// Whether the handle is closed.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Makes every entry appended so far durable; returns the durable index.
+    pub fn sync(&self) -> Result<u64> {
+        self.shared.check()?;
+        self.writable()?;
+        self.shared.sync_now()
+    }
+
+    /// Asks the background syncer to make `index` durable, without waiting.
+    /// Completion is reported to the [`Wal::set_sync_listener`] listener.
+    pub fn request_sync(&self, index: u64) -> Result<()> {
+        self.shared.check()?;
+        self.writable()?;
+        self.shared.request_sync(index);
+        Ok(())
+    }
+
+    /// Blocks until `index` is durable (group commit: one sync serves every
+    /// waiter). `Ok(false)` if `timeout` passed first.
+    pub fn wait_durable(&self, index: u64, timeout: Option<Duration>) -> Result<bool> {
+        self.shared.check()?;
+        self.writable()?;
+        self.shared.wait_durable(index, timeout)
+    }
+
+    /// Installs the function called after every background or explicit sync.
+    pub fn set_sync_listener(&self, listener: Option<SyncListener>) {
+        *self.shared.listener.write() = listener;
+    }
+
+    /// Counters and shape of the log.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.shared.counters.snapshot();
+        let segs = self.shared.segments.read();
+        s.segments = segs.len() as u64;
+        s.index_bytes = segs.iter().map(|x| x.count() * 4).sum();
+        s.first_index = self.first_index();
+        s.last_index = self.last_index();
+        s.durable_index = self.durable_index();
+        s
+    }
+
+    /// Closes the log: makes everything durable, marks the clean shutdown,
+    /// stops the background threads and releases the directory lock.
+    /// Idempotent; every later call on the handle fails with `Closed`.
+    pub fn close(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if let Some(h) = self.syncer.lock().take() {
+            syncer::stop(&self.shared, h);
+        }
+        if let Some(p) = self.preparer.lock().take() {
+            p.stop(&self.shared);
+        }
+        let mut result = Ok(());
+        if let Some(w) = w.as_mut() {
+            if !self.shared.is_poisoned() {
+                result = self
+                    .shared
+                    .sync_now()
+                    .and_then(|_| w.mark_clean_close(&self.shared));
+            }
+        }
+        self.shared.wake_durable_waiters();
+        self.shared.wake_tailers();
+        self.lock.lock().take();
+        result
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.shared.opts.read_only {
+            return Err(Error::ReadOnly);
+        }
+        Ok(())
+    }
+
+    fn request_prepare(&self) {
+        if let Some(p) = self.preparer.lock().as_ref() {
+            p.want();
+        }
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,349 @@
+//! The append path: frames are copied into the active segment's mapping and
+//! published; a full segment is sealed (in the background) and replaced by one
+//! the preparer thread allocated ahead of time.
+
+use super::Wal;
+use crate::error::{Error, IoContext, Result};
+use crate::frame::{self, FrameHeader, FLAG_BATCH_MORE, FLAG_MARKER};
+use crate::fs::{FileSystem, MappedFile};
+use crate::options::SyncPolicy;
+use crate::segment::header::SegmentHeader;
+use crate::segment::{self, Segment};
+use crate::shared::Shared;
+use parking_lot::{Condvar, Mutex};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Name of the segment file the preparer allocates ahead of rotation.
+pub(crate) const PREPARED_NAME: &str = "next-segment.tmp";
+
+/// One entry to append: payload plus the Raft fields (zero when unused).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntryRef<'a> {
+    /// Raft term.
+    pub term: u64,
+    /// Entry type.
+    pub kind: u8,
+    /// Payload.
+    pub data: &'a [u8],
+}
+
+impl<'a> From<&'a [u8]> for EntryRef<'a> {
+    fn from(data: &'a [u8]) -> Self {
+        EntryRef {
+            data,
+            ..Default::default()
+        }
+    }
+}
+
+pub(crate) struct Writer {
+    pub active: Arc<Segment>,
+    pub next_index: u64,
+    unsynced_bytes: u64,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Creates (or takes the prepared file for) the segment starting at `first`.
+pub(crate) fn create_segment(
+    shared: &Shared,
+    first: u64,
+    prepared: Option<Arc<dyn MappedFile>>,
+) -> Result<Arc<Segment>> {
+    let name = segment::file_name(first);
+    let path = shared.dir.join(&name);
+    let file = match prepared {
+        Some(f) => {
+            shared
+                .fs
+                .rename(&shared.dir.join(PREPARED_NAME), &path)
+                .ctx(|| format!("activating {name}"))?;
+            f
+        }
+        None => shared
+            .fs
+            .create_mapped(&path, shared.opts.segment_size)
+            .ctx(|| format!("creating {name}"))?,
+    };
+    let header = SegmentHeader {
+        first_index: first,
+        salt: getrandom::u64().map_err(|e| {
+            Error::io(
+                "drawing a segment salt",
+                std::io::Error::other(e.to_string()),
+            )
+        })? | 1,
+        created_ms: now_ms(),
+        marker: shared.opts.marker,
+    };
+    shared.queue.lock().dir_dirty = true;
+    Ok(Arc::new(Segment::init(name, file, header)))
+}
+
+/// Removes files a previous handle left half-made.
+pub(crate) fn remove_leftovers(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let path = dir.join(PREPARED_NAME);
+    match fs.remove(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("removing a leftover prepared segment", e)),
+    }
+}
+
+impl Writer {
+    pub fn new(active: Arc<Segment>, next_index: u64) -> Writer {
+        Writer {
+            active,
+            next_index,
+            unsynced_bytes: 0,
+        }
+    }
+
+    /// Writes a marker proving everything up to the last index durable (the
+    /// caller synced just before), then syncs it. Skipped when it does not fit.
+    pub fn mark_clean_close(&mut self, shared: &Shared) -> Result<()> {
+        let seg = &self.active;
+        let off = seg.write_off();
+        let payload = (self.next_index - 1).to_le_bytes();
+        if seg.is_sealed() || !seg.fits(off, frame::frame_len(payload.len()), 0) {
+            return Ok(());
+        }
+        let header = FrameHeader {
+            index: self.next_index - 1,
+            flags: FLAG_MARKER,
+            ..Default::default()
+        };
+        let end = seg.write_frame(off, header, &payload);
+        seg.publish(end, seg.count() as usize);
+        let _g = shared.sync_lock.lock();
+        seg.sync_upto(end).ctx(|| format!("syncing {}", seg.name))
+    }
+}
+
+/// Allocates the next segment file in the background, so that rotation costs
+/// a rename instead of an fallocate and a storm of page faults.
+pub(crate) struct Preparer {
+    state: Arc<(Mutex<PrepState>, Condvar)>,
+    handle: JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct PrepState {
+    ready: Option<Arc<dyn MappedFile>>,
+    wanted: bool,
+    stop: bool,
+}
+
+impl Preparer {
+    pub fn start(shared: Arc<Shared>) -> Result<Preparer> {
+        let state: Arc<(Mutex<PrepState>, Condvar)> = Arc::default();
+        let st = state.clone();
+        let handle = std::thread::Builder::new()
+            .name("walnut-prepare".into())
+            .spawn(move || loop {
+                {
+                    let mut s = st.0.lock();
+                    while !s.stop && !(s.wanted && s.ready.is_none()) {
+                        st.1.wait(&mut s);
+                    }
+                    if s.stop {
+                        return;
+                    }
+                    s.wanted = false;
+                }
+                // A failure (a full disk) is left for rotation to report: it
+                // retries synchronously and returns the error to the appender.
+                let path = shared.dir.join(PREPARED_NAME);
+                if let Ok(file) = shared.fs.create_mapped(&path, shared.opts.segment_size) {
+                    if shared.opts.prefault {
+                        file.prefault();
+                    }
+                    st.0.lock().ready = Some(file);
+                }
+            })
+            .map_err(|e| Error::io("starting the preparer thread", e))?;
+        Ok(Preparer { state, handle })
+    }
+
+    pub fn want(&self) {
+        self.state.0.lock().wanted = true;
+        self.state.1.notify_one();
+    }
+
+    fn take(&self) -> Option<Arc<dyn MappedFile>> {
+        self.state.0.lock().ready.take()
+    }
+
+    pub fn stop(self, shared: &Shared) {
+        self.state.0.lock().stop = true;
+        self.state.1.notify_one();
+        let _ = self.handle.join();
+        if self.state.0.lock().ready.take().is_some() {
+            let _ = shared.fs.remove(&shared.dir.join(PREPARED_NAME));
+        }
+    }
+}
+
+impl Wal {
+    /// Appends one record; returns its index.
+    pub fn append(&self, data: &[u8]) -> Result<u64> {
+        self.append_with(
+            1,
+            std::iter::once(data.len()),
+            std::iter::once(EntryRef::from(data)),
+        )
+    }
+
+    /// Appends records as one atomic batch (after a crash, all or none of them
+    /// are in the log); returns the index of the first. The batch must fit in
+    /// one segment.
+    pub fn append_batch<T: AsRef<[u8]>>(&self, items: &[T]) -> Result<u64> {
+        self.append_with(
+            items.len(),
+            items.iter().map(|d| d.as_ref().len()),
+            items.iter().map(|d| EntryRef::from(d.as_ref())),
+        )
+    }
+
+    /// Appends entries with Raft fields as one atomic batch.
+    pub fn append_entries(&self, entries: &[EntryRef<'_>]) -> Result<u64> {
+        self.append_with(
+            entries.len(),
+            entries.iter().map(|e| e.data.len()),
+            entries.iter().copied(),
+        )
+    }
+
+    /// Appends records packed back to back in `data`, with their `lengths`, as
+    /// one atomic batch (one call for many records, as the Node binding does).
+    pub fn append_packed(&self, data: &[u8], lengths: &[u32]) -> Result<u64> {
+        let total: u64 = lengths.iter().map(|&l| l as u64).sum();
+        if total != data.len() as u64 {
+            return Err(Error::invalid(format!(
+                "lengths add up to {total} bytes but {} were given",
+                data.len()
+            )));
+        }
+        let mut at = 0usize;
+        self.append_with(
+            lengths.len(),
+            lengths.iter().map(|&l| l as usize),
+            lengths.iter().map(move |&l| {
+                let d = &data[at..at + l as usize];
+                at += l as usize;
+                EntryRef::from(d)
+            }),
+        )
+    }
+
+    /// The append path shared by every form of append: `sizes` is walked once
+    /// for validation before `items` is written.
+    pub(crate) fn append_with<'a>(
+        &self,
+        n: usize,
+        sizes: impl Iterator<Item = usize>,
+        items: impl Iterator<Item = EntryRef<'a>>,
+    ) -> Result<u64> {
+        let mut guard = self.writer.lock();
+        self.shared.check()?;
+        let w = guard.as_mut().ok_or(Error::ReadOnly)?;
+        if n == 0 {
+            return Err(Error::invalid("a batch needs at least one record"));
+        }
+        let max = self.shared.opts.max_record_size;
+        let mut frames = 0usize;
+        let mut payload = 0u64;
+        for size in sizes {
+            if size as u64 > max {
+                return Err(Error::RecordTooLarge {
+                    size: size as u64,
+                    max,
+                });
+            }
+            frames += frame::frame_len(size);
+            payload += size as u64;
+        }
+        let first = w.next_index;
+        if !w.active.fits(w.active.write_off(), frames, n) || w.active.is_sealed() {
+            let empty_fits =
+                frames + n * 4 + segment::header::FRAMES_START + segment::trailer::TRAILER_LEN
+                    <= self.shared.opts.segment_size as usize
+                    && n <= segment::max_entries(self.shared.opts.segment_size as usize);
+            if !empty_fits {
+                return Err(Error::RecordTooLarge {
+                    size: payload,
+                    max: crate::options::Options::record_capacity(self.shared.opts.segment_size),
+                });
+            }
+            self.rotate(w)?;
+        }
+        let seg = &w.active;
+        let durable = self.shared.durable_index.load(Ordering::Acquire);
+        let base = seg.count() as usize;
+        let mut off = seg.write_off();
+        for (j, e) in items.enumerate() {
+            let index = first + j as u64;
+            let lag = if durable > 0 { index - durable } else { 0 };
+            let header = FrameHeader {
+                index,
+                term: e.term,
+                kind: e.kind,
+                flags: if j + 1 < n { FLAG_BATCH_MORE } else { 0 },
+                lag: u32::try_from(lag).unwrap_or(0),
+                ..Default::default()
+            };
+            seg.stage_offset(base + j, off);
+            off = seg.write_frame(off, header, e.data);
+        }
+        seg.publish(off, base + n);
+        let last = first + n as u64 - 1;
+        self.shared.last_index.store(last, Ordering::Release);
+        w.next_index = last + 1;
+        self.shared.counters.record_append(n as u64, payload);
+        self.shared.wake_tailers();
+        match self.shared.opts.sync {
+            SyncPolicy::Always => {
+                self.shared.sync_now()?;
+            }
+            SyncPolicy::EveryBytes(limit) => {
+                w.unsynced_bytes += frames as u64;
+                if w.unsynced_bytes >= limit {
+                    w.unsynced_bytes = 0;
+                    self.shared.request_sync(last);
+                }
+            }
+            SyncPolicy::None | SyncPolicy::EveryMs(_) => {}
+        }
+        Ok(first)
+    }
+
+    /// Seals the active segment (its index block now, its trailer on the
+    /// syncer) and switches to a new one starting at the next index. Nothing
+    /// changes if the new segment cannot be created.
+    fn rotate(&self, w: &mut Writer) -> Result<()> {
+        let prepared = self.preparer.lock().as_ref().and_then(|p| p.take());
+        let next = create_segment(&self.shared, w.next_index, prepared)?;
+        let old = std::mem::replace(&mut w.active, next.clone());
+        {
+            // The syncer reads the seal list and the active segment under this
+            // same lock, so it never syncs the new segment without the old seal.
+            let mut q = self.shared.queue.lock();
+            if !old.is_sealed() {
+                let trailer = old.prepare_seal(now_ms());
+                q.seals.push((old, trailer));
+            }
+            self.shared.segments.write().push(next);
+        }
+        self.shared.queue_cv.notify_one();
+        self.shared.counters.record_rotation();
+        self.request_prepare();
+        self.apply_retention(w)
+    }
+}
