@@ -57,6 +57,10 @@ pub mod stats;
 mod syncer;
 mod wal;
 
+/// The largest log index: 2^53 - 1, so that every index is exact as a
+/// JavaScript number and a log written from Rust stays readable from Node.
+pub const MAX_INDEX: u64 = (1 << 53) - 1;
+
 pub use error::{Damage, Error, Result};
 pub use options::{Options, RecoveryMode, Retention, SyncPolicy};
 pub use recovery::{RecoveryReport, Truncation};

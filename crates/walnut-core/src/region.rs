@@ -9,8 +9,8 @@
 //!   (`write_off`), which readers never read;
 //! * readers read only below the published end, which is advanced with
 //!   release ordering after the bytes are written;
-//! * bytes below the published end change only under the segment's truncation
-//!   guard held exclusively, which readers hold shared while they look.
+//! * bytes below the published end never change (truncation writes a new file
+//!   instead), so a borrow of them stays valid as long as the region lives.
 //!
 //! The mapping is also writable by the kernel and, against the rules, by another
 //! process; readers therefore validate what they read with CRC32C rather than
@@ -115,8 +115,8 @@ impl Region {
     /// Sets `len` bytes at `off` to zero.
     pub fn zero(&self, off: usize, len: usize) {
         self.check(off, len);
-        // SAFETY: bounds checked above; callers hold the truncation guard
-        // exclusively or write beyond the published end.
+        // SAFETY: bounds checked above; callers only zero beyond the published
+        // end, or bytes of a segment nobody reads yet (recovery).
         unsafe { std::ptr::write_bytes(self.ptr.as_ptr().add(off), 0, len) }
     }
 
@@ -124,8 +124,7 @@ impl Region {
     /// stable bytes (see the module docs); the borrow must not outlive them.
     pub fn bytes(&self, off: usize, len: usize) -> &[u8] {
         self.check(off, len);
-        // SAFETY: bounds checked above; published bytes are not written while a
-        // reader holds the truncation guard shared.
+        // SAFETY: bounds checked above; published bytes are never written again.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) }
     }
 }

@@ -573,3 +573,39 @@ fn terms_are_answered_from_frame_headers() {
     assert_eq!(wal.term(3).unwrap(), 30);
     assert_eq!(wal.read(5).unwrap().kind, 1);
 }
+
+#[test]
+fn indexes_stop_at_the_largest_exact_javascript_integer() {
+    let place = Place::memory();
+    let wal = place.open(small()).unwrap();
+    wal.truncate_before(walnut_core::MAX_INDEX).unwrap();
+    assert_eq!(wal.append(b"last").unwrap(), walnut_core::MAX_INDEX);
+    assert!(matches!(
+        wal.append(b"one too many"),
+        Err(Error::OutOfRange { .. })
+    ));
+    assert!(matches!(
+        wal.truncate_before(walnut_core::MAX_INDEX + 2),
+        Err(Error::OutOfRange { .. })
+    ));
+}
+
+#[test]
+fn truncating_inside_a_batch_keeps_the_entries_before_the_cut_across_reopen_and_power_loss() {
+    // Found by the model test: the kept part of a cut batch must not be
+    // mistaken for an unfinished batch and rolled back.
+    let place = Place::memory();
+    let wal = place.open(small()).unwrap();
+    wal.append(b"1").unwrap();
+    wal.append_batch(&[b"2", b"3", b"4", b"5"]).unwrap();
+    wal.sync().unwrap();
+    wal.truncate_after(2).unwrap();
+    wal.append(b"3'").unwrap();
+    let after = place.crashed();
+    let wal = after.open(small()).unwrap();
+    assert!(
+        wal.last_index() >= 2,
+        "acknowledged entries 1 and 2 must survive"
+    );
+    assert_eq!(wal.read(2).unwrap().data, b"2");
+}

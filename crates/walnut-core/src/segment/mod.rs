@@ -13,7 +13,6 @@ use crate::frame::{self, FrameHeader, Parsed};
 use crate::fs::{FileSystem, MappedFile};
 use crate::region::Region;
 use header::SegmentHeader;
-use parking_lot::RwLock;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -69,9 +68,6 @@ pub struct Segment {
     synced_off: AtomicUsize,
     /// The seal (index block and trailer) is durable.
     sealed: AtomicBool,
-    /// Held shared by readers while they copy, exclusively while bytes below
-    /// `write_off` are zeroed by truncation.
-    guard: RwLock<()>,
 }
 
 impl std::fmt::Debug for Segment {
@@ -149,7 +145,6 @@ impl Segment {
             write_off: AtomicUsize::new(write_off),
             synced_off: AtomicUsize::new(0),
             sealed: AtomicBool::new(false),
-            guard: RwLock::new(()),
         }
     }
 
@@ -265,10 +260,9 @@ impl Segment {
         })
     }
 
-    /// Validates the entry at `index` and hands its header and payload to `f`
-    /// while the truncation guard is held (no copy is made here).
+    /// Validates the entry at `index` and lends its header and payload to `f`
+    /// (no copy is made here). Published bytes never change, so no lock is held.
     pub fn read_with<R>(&self, index: u64, f: impl FnOnce(&FrameHeader, &[u8]) -> R) -> Result<R> {
-        let _g = self.guard.read();
         let off = self.offset_of(index).ok_or_else(|| {
             Error::invalid(format!("index {index} is not in segment {}", self.name))
         })?;
@@ -297,7 +291,6 @@ impl Segment {
 
     /// The frame header of `index` without reading the payload (for Raft terms).
     pub fn header_of(&self, index: u64) -> Result<FrameHeader> {
-        let _g = self.guard.read();
         let off = self.offset_of(index).ok_or_else(|| {
             Error::invalid(format!("index {index} is not in segment {}", self.name))
         })?;
@@ -354,7 +347,6 @@ impl Segment {
     /// An image of the file holding entries up to `index` (a sealed segment
     /// whole; otherwise the frames up to that entry, then zeros).
     pub fn copy_upto(&self, index: u64) -> Vec<u8> {
-        let _g = self.guard.read();
         let len = self.file_len();
         if self.is_sealed() && self.last_index() <= index {
             return self.region.bytes(0, len).to_vec();
@@ -367,37 +359,5 @@ impl Segment {
         let mut image = vec![0u8; len];
         image[..end].copy_from_slice(self.region.bytes(0, end));
         image
-    }
-
-    /// Drops every entry after `keep` entries: the trailer (if any) goes first,
-    /// then the frames, each made durable before returning, so that no later
-    /// append can land next to stale frames. Waits for readers in flight.
-    pub fn truncate_entries(&self, keep: usize) -> std::io::Result<()> {
-        let _g = self.guard.write();
-        let old_end = self.write_off();
-        let new_end = match self.offsets.get(keep) {
-            Some(o) => o as usize,
-            None => return Ok(()),
-        };
-        if self.is_sealed()
-            || self
-                .region
-                .bytes(self.file_len() - TRAILER_LEN, TRAILER_LEN)
-                .iter()
-                .any(|&b| b != 0)
-        {
-            let at = self.file_len() - TRAILER_LEN;
-            self.region.zero(at, TRAILER_LEN);
-            self.file.sync(at, TRAILER_LEN)?;
-            self.sealed.store(false, Ordering::Release);
-        }
-        // An index block may sit after the frames of a segment being sealed.
-        let dirty_end = (old_end + self.offsets.len() * 4).min(frames_limit(self.file_len()));
-        self.publish(new_end, keep);
-        self.region.zero(new_end, dirty_end - new_end);
-        self.file.sync(new_end, dirty_end - new_end)?;
-        self.synced_off
-            .store(self.synced_off().min(new_end), Ordering::Release);
-        Ok(())
     }
 }

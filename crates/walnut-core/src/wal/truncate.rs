@@ -2,17 +2,22 @@
 //!
 //! * `truncate_after` removes later segment files newest first, syncing the
 //!   directory after each, so a crash leaves a prefix of the old log, never a
-//!   gap; then it zeroes the cut segment's seal and frames, durably, before
-//!   any new append can land next to stale frames.
+//!   gap; then it copies the kept entries of the cut segment into a new file
+//!   (with a new salt), syncs it and renames it over the old one. A crash sees
+//!   the old segment or the new one whole: no stale frame is ever left where
+//!   recovery could mistake it for data, and no batch is left half-cut.
 //! * `truncate_before` records the new first index in the metadata (durably)
 //!   before removing any file, so a crash can only leave extra old files, which
 //!   the next open ignores and removes.
 
-use super::writer::{create_segment, now_ms, Writer};
+use super::writer::{create_segment, new_header, now_ms, Writer};
 use super::Wal;
 use crate::error::{Error, IoContext, Result};
+use crate::frame::FrameHeader;
 use crate::meta::LogMeta;
+use crate::segment::header::FRAMES_START;
 use crate::segment::Segment;
+use crate::shared::Shared;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -68,11 +73,13 @@ impl Wal {
                 .sync_dir(&sh.dir)
                 .ctx(|| "syncing the log directory".into())?;
         }
-        let keep = (index + 1 - target.first_index()) as usize;
-        target
-            .truncate_entries(keep)
-            .ctx(|| format!("truncating {}", target.name))?;
-        w.active = target;
+        let fresh = rewrite_prefix(sh, &target, index)?;
+        {
+            let mut segs = sh.segments.write();
+            let last = segs.len() - 1;
+            segs[last] = fresh.clone();
+        }
+        w.active = fresh;
         w.next_index = index + 1;
         sh.durable_index.fetch_min(index, Ordering::AcqRel);
         Ok(())
@@ -88,6 +95,13 @@ impl Wal {
         let w = guard.as_mut().ok_or(Error::ReadOnly)?;
         if index <= self.first_index() {
             return Ok(());
+        }
+        if index > crate::MAX_INDEX {
+            return Err(Error::OutOfRange {
+                index,
+                first: self.first_index(),
+                last: crate::MAX_INDEX,
+            });
         }
         let result = self.cut_before(w, index);
         if let Err(e) = &result {
@@ -179,4 +193,50 @@ impl Wal {
             _ => Ok(()),
         }
     }
+}
+
+/// Name of the file a truncation builds before renaming it into place.
+pub(crate) const REWRITE_NAME: &str = "truncate.tmp";
+
+/// A durable copy of `seg`'s entries up to `last`, renamed over `seg`'s file.
+fn rewrite_prefix(sh: &Shared, seg: &Segment, last: u64) -> Result<Arc<Segment>> {
+    let tmp = sh.dir.join(REWRITE_NAME);
+    match sh.fs.remove(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("removing a leftover truncation file", e)),
+    }
+    let file = sh
+        .fs
+        .create_mapped(&tmp, seg.file_len() as u64)
+        .ctx(|| format!("creating a copy of {}", seg.name))?;
+    let fresh = Segment::init(seg.name.clone(), file, new_header(sh, seg.first_index())?);
+    let mut off = FRAMES_START;
+    let mut slot = 0;
+    for index in seg.first_index()..=last {
+        off = seg.read_with(index, |h, data| {
+            // Every kept entry is complete now: no batch flag survives the cut.
+            let header = FrameHeader {
+                index,
+                term: h.term,
+                kind: h.kind,
+                lag: h.lag,
+                ..Default::default()
+            };
+            fresh.stage_offset(slot, off);
+            fresh.write_frame(off, header, data)
+        })?;
+        slot += 1;
+    }
+    fresh.publish(off, slot);
+    fresh
+        .sync_upto(off)
+        .ctx(|| format!("syncing the copy of {}", seg.name))?;
+    sh.fs
+        .rename(&tmp, &sh.dir.join(&seg.name))
+        .ctx(|| format!("replacing {}", seg.name))?;
+    sh.fs
+        .sync_dir(&sh.dir)
+        .ctx(|| "syncing the log directory".into())?;
+    Ok(Arc::new(fresh))
 }

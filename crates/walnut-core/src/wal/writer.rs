@@ -72,29 +72,37 @@ pub(crate) fn create_segment(
             .create_mapped(&path, shared.opts.segment_size)
             .ctx(|| format!("creating {name}"))?,
     };
-    let header = SegmentHeader {
-        first_index: first,
-        salt: getrandom::u64().map_err(|e| {
-            Error::io(
-                "drawing a segment salt",
-                std::io::Error::other(e.to_string()),
-            )
-        })? | 1,
-        created_ms: now_ms(),
-        marker: shared.opts.marker,
-    };
+    let header = new_header(shared, first)?;
     shared.queue.lock().dir_dirty = true;
     Ok(Arc::new(Segment::init(name, file, header)))
 }
 
+/// A header for a new segment file, with a fresh random salt.
+pub(crate) fn new_header(shared: &Shared, first: u64) -> Result<SegmentHeader> {
+    let salt = getrandom::u64().map_err(|e| {
+        Error::io(
+            "drawing a segment salt",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    Ok(SegmentHeader {
+        first_index: first,
+        salt: salt | 1,
+        created_ms: now_ms(),
+        marker: shared.opts.marker,
+    })
+}
+
 /// Removes files a previous handle left half-made.
 pub(crate) fn remove_leftovers(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    let path = dir.join(PREPARED_NAME);
-    match fs.remove(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("removing a leftover prepared segment", e)),
+    for name in [PREPARED_NAME, super::truncate::REWRITE_NAME] {
+        match fs.remove(&dir.join(name)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("removing the leftover {name}"), e)),
+        }
     }
+    Ok(())
 }
 
 impl Writer {
@@ -271,6 +279,13 @@ impl Wal {
             payload += size as u64;
         }
         let first = w.next_index;
+        if first + n as u64 - 1 > crate::MAX_INDEX {
+            return Err(Error::OutOfRange {
+                index: first + n as u64 - 1,
+                first: self.first_index(),
+                last: crate::MAX_INDEX,
+            });
+        }
         if !w.active.fits(w.active.write_off(), frames, n) || w.active.is_sealed() {
             let empty_fits =
                 frames + n * 4 + segment::header::FRAMES_START + segment::trailer::TRAILER_LEN
