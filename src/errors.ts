@@ -1,0 +1,287 @@
+/**
+ * Every error walnut throws is a {@link WalError} whose `code` is one of the
+ * frozen {@link WalErrorCode} constants; branch on `err.code` (or
+ * `instanceof` a subclass), never on the message.
+ *
+ * @module
+ */
+
+/** Stable error codes. The values never change between versions. */
+export const WalErrorCode = Object.freeze({
+  /** The handle was closed. */
+  CLOSED: 'ERR_WAL_CLOSED',
+  /** Another handle or process holds the log directory. */
+  LOCKED: 'ERR_WAL_LOCKED',
+  /** Stored data failed validation where it may not be dropped. */
+  CORRUPT: 'ERR_WAL_CORRUPT',
+  /** An index outside `[firstIndex, lastIndex]`, or beyond `Number.MAX_SAFE_INTEGER`. */
+  OUT_OF_RANGE: 'ERR_WAL_OUT_OF_RANGE',
+  /** A record larger than `maxRecordSize`. */
+  RECORD_TOO_LARGE: 'ERR_WAL_RECORD_TOO_LARGE',
+  /** A wrong argument or option. */
+  INVALID_ARGUMENT: 'ERR_WAL_INVALID_ARGUMENT',
+  /** The disk is full; nothing was written. */
+  NO_SPACE: 'ERR_WAL_NO_SPACE',
+  /** Any other I/O failure. */
+  IO: 'ERR_WAL_IO',
+  /** A sync failed earlier; reopen the log. */
+  POISONED: 'ERR_WAL_POISONED',
+  /** A transaction outlived its timeout. */
+  TX_EXPIRED: 'ERR_WAL_TX_EXPIRED',
+  /** The log was opened read-only. */
+  READ_ONLY: 'ERR_WAL_READ_ONLY',
+  /** A bug in walnut (a caught panic). */
+  INTERNAL: 'ERR_WAL_INTERNAL',
+} as const);
+
+/** One of the {@link WalErrorCode} values. */
+export type WalErrorCode = (typeof WalErrorCode)[keyof typeof WalErrorCode];
+
+/**
+ * Base class of walnut's errors.
+ *
+ * @example
+ * ```ts
+ * try { wal.read(42) } catch (err) {
+ *   if (err instanceof WalError && err.code === WalErrorCode.OUT_OF_RANGE) { ... }
+ * }
+ * ```
+ */
+export class WalError extends Error {
+  /** The stable code of this error. */
+  readonly code: WalErrorCode;
+
+  /** @param message human-readable description
+   *  @param code stable code
+   *  @param options standard error options (`cause`) */
+  constructor(message: string, code: WalErrorCode, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** Thrown by any call on a closed handle. */
+export class WalClosedError extends WalError {
+  /** @param message description */
+  constructor(message = 'the log is closed') {
+    super(message, WalErrorCode.CLOSED);
+  }
+}
+
+/** The directory is locked by another handle or process. */
+export class WalLockedError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.LOCKED);
+  }
+}
+
+/** Damage to stored data, with where it is. */
+export class WalCorruptError extends WalError {
+  /** Segment or metadata file name. */
+  readonly file: string;
+  /** Byte offset of the damage in that file. */
+  readonly offset: number;
+  /** Log index expected at that position. */
+  readonly index: number;
+  /** What failed to validate. */
+  readonly reason: string;
+
+  /** @param message description
+   *  @param where location of the damage */
+  constructor(message: string, where: { file: string; offset: number; index: number; reason: string }) {
+    super(message, WalErrorCode.CORRUPT);
+    this.file = where.file;
+    this.offset = where.offset;
+    this.index = where.index;
+    this.reason = where.reason;
+  }
+}
+
+/** An index outside the log (or beyond what a JS number holds exactly). */
+export class WalOutOfRangeError extends WalError {
+  /** The index asked for. */
+  readonly index: number;
+  /** First index held. */
+  readonly first: number;
+  /** Last index held. */
+  readonly last: number;
+
+  /** @param message description
+   *  @param range the index and the bounds */
+  constructor(message: string, range: { index: number; first: number; last: number }) {
+    super(message, WalErrorCode.OUT_OF_RANGE);
+    this.index = range.index;
+    this.first = range.first;
+    this.last = range.last;
+  }
+}
+
+/** A record larger than `maxRecordSize` (or a batch larger than a segment). */
+export class WalRecordTooLargeError extends WalError {
+  /** Size of the refused record, in bytes. */
+  readonly size: number;
+  /** The limit. */
+  readonly max: number;
+
+  /** @param message description
+   *  @param sizes the size and the limit */
+  constructor(message: string, sizes: { size: number; max: number }) {
+    super(message, WalErrorCode.RECORD_TOO_LARGE);
+    this.size = sizes.size;
+    this.max = sizes.max;
+  }
+}
+
+/** A wrong argument or option. */
+export class WalInvalidArgumentError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.INVALID_ARGUMENT);
+  }
+}
+
+/** The file system is full; nothing was written. Free space and retry. */
+export class WalNoSpaceError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.NO_SPACE);
+  }
+}
+
+/** An I/O failure other than a full disk. */
+export class WalIoError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.IO);
+  }
+}
+
+/** A sync failed; the handle refuses all work until the log is reopened. */
+export class WalPoisonedError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.POISONED);
+  }
+}
+
+/** A transaction was committed after its timeout. */
+export class WalTxExpiredError extends WalError {
+  /** @param message description */
+  constructor(message = 'the transaction expired before commit') {
+    super(message, WalErrorCode.TX_EXPIRED);
+  }
+}
+
+/** A write on a read-only handle. */
+export class WalReadOnlyError extends WalError {
+  /** @param message description */
+  constructor(message = 'the log was opened read-only') {
+    super(message, WalErrorCode.READ_ONLY);
+  }
+}
+
+/** A bug in walnut: a panic caught at the native boundary. */
+export class WalInternalError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.INTERNAL);
+  }
+}
+
+/**
+ * A wait (tailing, a durable write) was aborted through its `AbortSignal`.
+ * Like Node's own: `name` is `'AbortError'`, `code` is `'ABORT_ERR'`, and
+ * `cause` is the signal's reason.
+ */
+export class AbortError extends Error {
+  /** Always `'ABORT_ERR'`, as in Node.js. */
+  readonly code = 'ABORT_ERR';
+
+  /** @param message description
+   *  @param options `cause`: the signal's reason */
+  constructor(message = 'The operation was aborted', options?: ErrorOptions) {
+    super(message, options);
+  }
+
+  override get name(): string {
+    return 'AbortError';
+  }
+}
+
+interface NativePayload {
+  walnut: 1;
+  code: WalErrorCode;
+  message: string;
+  file?: string;
+  offset?: number;
+  index?: number;
+  reason?: string;
+  first?: number;
+  last?: number;
+  size?: number;
+  max?: number;
+}
+
+/** Builds the typed error for a code and message from the native layer. */
+export function errorFromPayload(p: NativePayload): WalError {
+  const m = p.message;
+  switch (p.code) {
+    case WalErrorCode.CLOSED:
+      return new WalClosedError(m);
+    case WalErrorCode.LOCKED:
+      return new WalLockedError(m);
+    case WalErrorCode.CORRUPT:
+      return new WalCorruptError(m, {
+        file: p.file ?? '',
+        offset: p.offset ?? 0,
+        index: p.index ?? 0,
+        reason: p.reason ?? m,
+      });
+    case WalErrorCode.OUT_OF_RANGE:
+      return new WalOutOfRangeError(m, { index: p.index ?? 0, first: p.first ?? 0, last: p.last ?? 0 });
+    case WalErrorCode.RECORD_TOO_LARGE:
+      return new WalRecordTooLargeError(m, { size: p.size ?? 0, max: p.max ?? 0 });
+    case WalErrorCode.INVALID_ARGUMENT:
+      return new WalInvalidArgumentError(m);
+    case WalErrorCode.NO_SPACE:
+      return new WalNoSpaceError(m);
+    case WalErrorCode.IO:
+      return new WalIoError(m);
+    case WalErrorCode.POISONED:
+      return new WalPoisonedError(m);
+    case WalErrorCode.TX_EXPIRED:
+      return new WalTxExpiredError(m);
+    case WalErrorCode.READ_ONLY:
+      return new WalReadOnlyError(m);
+    default:
+      return new WalInternalError(m);
+  }
+}
+
+/**
+ * Turns an error thrown by the native binding into its typed `WalError`;
+ * anything else (a JS `TypeError` from a wrong argument type, say) is wrapped
+ * as {@link WalInvalidArgumentError} when napi rejected an argument, or
+ * returned unchanged.
+ * @internal
+ */
+export function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  if (err.message.startsWith('{"walnut":1')) {
+    try {
+      return errorFromPayload(JSON.parse(err.message) as NativePayload);
+    } catch {
+      return err;
+    }
+  }
+  const code = (err as { code?: unknown }).code;
+  if (code === 'InvalidArg' || code === 'NumberExpected' || code === 'StringExpected' || code === 'ObjectExpected') {
+    return new WalInvalidArgumentError(err.message);
+  }
+  return err;
+}

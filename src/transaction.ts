@@ -1,0 +1,92 @@
+/**
+ * Transactions: records staged in memory and written as one atomic batch.
+ * @module
+ */
+import { WalError, WalErrorCode, WalInvalidArgumentError, WalTxExpiredError } from './errors';
+
+/** Options of {@link Wal.begin}. */
+export interface TransactionOptions {
+  /** Commit must happen within this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+}
+
+/**
+ * Records staged with {@link Transaction.append}, written by
+ * {@link Transaction.commit} as one atomic batch: after a crash all of them or
+ * none are in the log, never a part (the staging is in memory; the batch is
+ * framed so recovery drops an incomplete one).
+ */
+export class Transaction {
+  readonly #commitBatch: (items: Uint8Array[]) => number;
+  readonly #deadline: number;
+  #items: Uint8Array[] = [];
+  #state: 'open' | 'committed' | 'rolledBack' = 'open';
+
+  /** @internal */
+  constructor(commitBatch: (items: Uint8Array[]) => number, options: TransactionOptions) {
+    const t = options.timeoutMs;
+    if (t !== undefined && (typeof t !== 'number' || !(t >= 0))) {
+      throw new WalInvalidArgumentError('timeoutMs must be a non-negative number');
+    }
+    this.#commitBatch = commitBatch;
+    this.#deadline = t === undefined ? Infinity : performance.now() + t;
+  }
+
+  /** Records staged so far. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** `'open'`, `'committed'` or `'rolledBack'`. */
+  get state(): 'open' | 'committed' | 'rolledBack' {
+    return this.#state;
+  }
+
+  /** Whether the timeout has passed. */
+  get expired(): boolean {
+    return performance.now() > this.#deadline;
+  }
+
+  /**
+   * Stages a record (copied now, so later changes to `data` do not leak in).
+   * @param data the record
+   */
+  append(data: Uint8Array | string): this {
+    this.#checkOpen();
+    if (typeof data === 'string') this.#items.push(Buffer.from(data));
+    else if (data instanceof Uint8Array) this.#items.push(Buffer.from(data));
+    else throw new WalInvalidArgumentError('data must be a Uint8Array or a string');
+    return this;
+  }
+
+  /**
+   * Writes the staged records as one atomic batch; returns the first index.
+   * @throws {@link WalTxExpiredError} after the timeout (the records are dropped)
+   */
+  commit(): number {
+    this.#checkOpen();
+    if (this.expired) {
+      this.#state = 'rolledBack';
+      this.#items = [];
+      throw new WalTxExpiredError();
+    }
+    if (this.#items.length === 0) throw new WalInvalidArgumentError('cannot commit an empty transaction');
+    const first = this.#commitBatch(this.#items);
+    this.#state = 'committed';
+    this.#items = [];
+    return first;
+  }
+
+  /** Drops the staged records. */
+  rollback(): void {
+    this.#checkOpen();
+    this.#state = 'rolledBack';
+    this.#items = [];
+  }
+
+  #checkOpen(): void {
+    if (this.#state !== 'open') {
+      throw new WalError(`the transaction is already ${this.#state}`, WalErrorCode.INVALID_ARGUMENT);
+    }
+  }
+}

@@ -1,0 +1,661 @@
+/**
+ * The {@link Wal} class: a write-ahead log in one directory.
+ * @module
+ */
+import {
+  AbortError,
+  fromNative,
+  WalClosedError,
+  WalError,
+  WalInvalidArgumentError,
+  WalOutOfRangeError,
+} from './errors';
+import { native, type NativeOptions, type NativeWal, type SyncNote } from './native';
+import { toNative, type WalOptions } from './options';
+import { Transaction, type TransactionOptions } from './transaction';
+
+// Node 20 has no Symbol.asyncDispose yet; this is the symbol Node 22+ uses.
+(Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
+
+/** What a record can be given as; strings are stored as UTF-8. */
+export type RecordData = Uint8Array | string;
+
+/** A stored record. */
+export interface Entry {
+  /** Its log index. */
+  index: number;
+  /** Its bytes (a copy the caller owns). */
+  data: Buffer;
+}
+
+/** What opening the log found and did. */
+export interface RecoveryReport {
+  /** The recovery mode used. */
+  mode: 'tolerateTail' | 'absolute' | 'salvage';
+  /** Segment files found. */
+  segments: number;
+  /** Segments scanned record by record (the others were loaded from their index). */
+  scannedSegments: number;
+  /** Entries recovered. */
+  entries: number;
+  /** The torn tail that was cut off, if any. */
+  truncated?: { segment: string; offset: number; fromIndex: number; bytes: number; reason: string };
+  /** Segment files removed because they lay wholly in the torn tail. */
+  removedSegments: string[];
+  /** Salvage mode: where reading stopped. */
+  damage?: { file: string; offset: number; index: number; reason: string };
+  /** The previous handle was closed cleanly. */
+  clean: boolean;
+  /** Time the recovery took, in milliseconds. */
+  durationMs: number;
+}
+
+/** Counters and shape of a log. */
+export interface WalStats {
+  /** Entries appended through this handle. */
+  appends: number;
+  /** Payload bytes appended through this handle. */
+  appendedBytes: number;
+  /** Successful syncs. */
+  syncs: number;
+  /** Failed syncs (the first one poisons the handle). */
+  syncFailures: number;
+  /** Segment rotations. */
+  rotations: number;
+  /** Sync latency histogram: element `b` counts syncs under `2^b` microseconds. */
+  syncLatencyUs: number[];
+  /** Segment files in the log. */
+  segments: number;
+  /** First index held. */
+  firstIndex: number;
+  /** Last index held. */
+  lastIndex: number;
+  /** Highest durable index. */
+  durableIndex: number;
+  /** Bytes of RAM used by the index (4 per entry). */
+  indexBytes: number;
+}
+
+/** Options of {@link Wal.entries}. */
+export interface EntriesOptions {
+  /** First index (default: `firstIndex`). */
+  from?: number;
+  /** Stop before this index (default: after `lastIndex` at each step). */
+  to?: number;
+}
+
+/** Options of {@link Wal.tail}. */
+export interface TailOptions {
+  /** First index to yield (default: `firstIndex`). */
+  from?: number;
+  /** Stops the iteration (the pending `next()` rejects with {@link AbortError}). */
+  signal?: AbortSignal;
+  /** Yield only entries already durable (covered by a completed sync). */
+  durable?: boolean;
+}
+
+interface Waiter {
+  index: number;
+  resolve: (index: number) => void;
+  reject: (err: unknown) => void;
+}
+
+const RANGE_CHUNK = 256;
+
+function checkIndex(i: unknown, what = 'index'): number {
+  if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) {
+    throw new WalInvalidArgumentError(`${what} must be a non-negative safe integer, got ${String(i)}`);
+  }
+  return i;
+}
+
+function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
+
+function isReadOnly(opts: NativeOptions): boolean {
+  return opts.readOnly === true || opts.recovery === 'salvage';
+}
+
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+/**
+ * A write-ahead log in one directory.
+ *
+ * Appends are synchronous and fast (a copy into a memory-mapped segment);
+ * durability is asynchronous: {@link Wal.write} and {@link Wal.sync} resolve
+ * once a background sync thread has made the data durable, one sync serving
+ * every write waiting at that moment (group commit).
+ *
+ * @example
+ * ```ts
+ * await using wal = await Wal.open('./my-log');
+ * const i = wal.append('hello');        // fast, not yet durable
+ * await wal.write('important');         // resolves once durable
+ * for (const { index, data } of wal.entries()) console.log(index, data.toString());
+ * ```
+ */
+export class Wal implements AsyncDisposable {
+  readonly #native: NativeWal;
+  readonly #dir: string;
+  readonly #readOnly: boolean;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #poison: WalError | undefined;
+  #durable: number;
+  #waiters: Waiter[] = [];
+  #head = 0;
+  #syncInFlight = false;
+  #change: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean) {
+    this.#native = nativeWal;
+    this.#dir = dir;
+    this.#readOnly = readOnly;
+    this.#durable = nativeWal.durableIndex;
+    if (!readOnly) nativeWal.setSyncListener((note: SyncNote) => this.#onSync(note));
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`. Recovery runs on a thread of
+   * its own; the returned log is ready for appends.
+   *
+   * @param dir directory of the log (created with mode 0700 if missing)
+   * @param options see {@link WalOptions}
+   * @throws {@link WalLockedError} when another handle or process has it open
+   * @throws {@link WalCorruptError} when acknowledged data is damaged
+   * @example
+   * ```ts
+   * const wal = await Wal.open('/var/lib/app/wal', { sync: { everyMs: 5 } });
+   * ```
+   */
+  static async open(dir: string, options?: WalOptions): Promise<Wal> {
+    if (typeof dir !== 'string' || dir === '') throw new WalInvalidArgumentError('dir must be a non-empty string');
+    const opts = toNative(options);
+    try {
+      return new Wal(await native.NativeWal.open(dir, opts), dir, isReadOnly(opts));
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * Opens the log synchronously (blocks the event loop during recovery).
+   * @param dir directory of the log
+   * @param options see {@link WalOptions}
+   * @example
+   * ```ts
+   * const wal = Wal.openSync('./my-log');
+   * ```
+   */
+  static openSync(dir: string, options?: WalOptions): Wal {
+    if (typeof dir !== 'string' || dir === '') throw new WalInvalidArgumentError('dir must be a non-empty string');
+    const opts = toNative(options);
+    return new Wal(
+      call(() => native.NativeWal.openSync(dir, opts)),
+      dir,
+      isReadOnly(opts),
+    );
+  }
+
+  /** Directory of the log. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** Whether the handle was opened read-only (or in salvage mode). */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** First index held (entries before it were compacted away). */
+  get firstIndex(): number {
+    return this.#native.firstIndex;
+  }
+
+  /** Last index held (`firstIndex - 1` when empty). */
+  get lastIndex(): number {
+    return this.#native.lastIndex;
+  }
+
+  /** Every entry up to this index survives a crash or power loss. */
+  get durableIndex(): number {
+    return this.#native.durableIndex;
+  }
+
+  /** Whether {@link Wal.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** What recovery found and did when the log was opened. */
+  get recovery(): RecoveryReport {
+    const r = this.#native.recovery();
+    return {
+      mode: r.mode as RecoveryReport['mode'],
+      segments: r.segments,
+      scannedSegments: r.scannedSegments,
+      entries: r.entries,
+      truncated: r.truncated ?? undefined,
+      removedSegments: r.removedSegments,
+      damage: r.damage ?? undefined,
+      clean: r.clean,
+      durationMs: r.durationMs,
+    };
+  }
+
+  /** Counters and shape of the log. */
+  stats(): WalStats {
+    this.#checkOpen();
+    return call(() => this.#native.stats());
+  }
+
+  /**
+   * Appends one record and returns its index. Not durable until a sync
+   * (unless `sync: 'always'`); use {@link Wal.write} to wait for durability.
+   * @param data bytes, or a string stored as UTF-8
+   * @example
+   * ```ts
+   * const index = wal.append(Buffer.from([1, 2, 3]));
+   * ```
+   */
+  append(data: RecordData): number {
+    this.#checkOpen();
+    let index: number;
+    try {
+      if (typeof data === 'string') index = this.#native.appendString(data);
+      else if (data instanceof Uint8Array) index = this.#native.append(data);
+      else throw new WalInvalidArgumentError('data must be a Uint8Array or a string');
+    } catch (err) {
+      throw fromNative(err);
+    }
+    this.#notifyChange();
+    return index;
+  }
+
+  /**
+   * Appends records as one atomic batch (after a crash, all or none of them
+   * are there) in one native call; returns the index of the first.
+   * @param items the records
+   * @example
+   * ```ts
+   * const first = wal.appendBatch(['a', 'b', 'c']); // first, first+1, first+2
+   * ```
+   */
+  appendBatch(items: readonly RecordData[]): number {
+    this.#checkOpen();
+    if (!Array.isArray(items) || items.length === 0) {
+      throw new WalInvalidArgumentError('items must be a non-empty array');
+    }
+    const bufs: Uint8Array[] = new Array(items.length);
+    const lengths = new Uint32Array(items.length);
+    let total = 0;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k];
+      const b = typeof item === 'string' ? Buffer.from(item) : item;
+      if (!(b instanceof Uint8Array)) throw new WalInvalidArgumentError(`items[${k}] must be a Uint8Array or a string`);
+      bufs[k] = b;
+      lengths[k] = b.byteLength;
+      total += b.byteLength;
+    }
+    const packed = Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const b of bufs) {
+      packed.set(b, at);
+      at += b.byteLength;
+    }
+    const first = call(() => this.#native.appendPacked(packed, lengths));
+    this.#notifyChange();
+    return first;
+  }
+
+  /**
+   * Appends a record and resolves with its index once it is durable. Writes
+   * waiting together share one sync (group commit); the sync runs on a
+   * dedicated thread, never on the libuv pool.
+   * @param data the record
+   * @example
+   * ```ts
+   * await Promise.all(events.map((e) => wal.write(JSON.stringify(e))));
+   * ```
+   */
+  write(data: RecordData): Promise<number> {
+    try {
+      return this.#awaitDurable(this.append(data));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Appends an atomic batch and resolves with its first index once durable.
+   * @param items the records
+   */
+  writeBatch(items: readonly RecordData[]): Promise<number> {
+    try {
+      const first = this.appendBatch(items);
+      return this.#awaitDurable(first + items.length - 1).then(() => first);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Makes everything appended so far durable; resolves with the durable index.
+   * @example
+   * ```ts
+   * wal.append('a'); wal.append('b');
+   * await wal.sync(); // both survive power loss now
+   * ```
+   */
+  sync(): Promise<number> {
+    try {
+      this.#checkOpen();
+      if (this.readOnly) return Promise.resolve(this.lastIndex);
+      return this.#awaitDurable(this.lastIndex);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Reads (copies) the record at `index`.
+   * @param index a log index in `[firstIndex, lastIndex]`
+   * @throws {@link WalOutOfRangeError} outside the log
+   * @example
+   * ```ts
+   * const data = wal.read(1);
+   * ```
+   */
+  read(index: number): Buffer {
+    this.#checkOpen();
+    checkIndex(index);
+    return call(() => this.#native.read(index));
+  }
+
+  /**
+   * Reads the records in `[lo, hi)`, stopping before their total size exceeds
+   * `maxBytes`, but always returning at least one when `lo < hi`.
+   * @param lo first index
+   * @param hi index to stop before
+   * @param options `maxBytes`: byte budget
+   * @example
+   * ```ts
+   * const page = wal.readRange(100, 200, { maxBytes: 1 << 20 });
+   * ```
+   */
+  readRange(lo: number, hi: number, options: { maxBytes?: number } = {}): Entry[] {
+    this.#checkOpen();
+    checkIndex(lo, 'lo');
+    checkIndex(hi, 'hi');
+    const budget = options.maxBytes === undefined ? undefined : checkIndex(options.maxBytes, 'maxBytes');
+    const datas = call(() => this.#native.readRange(lo, hi, budget));
+    return datas.map((data, k) => ({ index: lo + k, data }));
+  }
+
+  /**
+   * Iterates stored entries, reading lazily in chunks. It follows appends made
+   * during the iteration until it reaches `to` or the end.
+   * @param options range
+   * @example
+   * ```ts
+   * for (const { index, data } of wal.entries({ from: 10 })) { ... }
+   * ```
+   */
+  *entries(options: EntriesOptions = {}): IterableIterator<Entry> {
+    let next = checkIndex(options.from ?? this.firstIndex, 'from');
+    const to = options.to === undefined ? Infinity : checkIndex(options.to, 'to');
+    for (;;) {
+      this.#checkOpen();
+      const end = Math.min(to, this.lastIndex + 1, next + RANGE_CHUNK);
+      if (next >= end) return;
+      for (const e of this.readRange(next, end)) yield e;
+      next = end;
+    }
+  }
+
+  /**
+   * Follows the log: yields stored entries from `from`, then every new entry
+   * as it is appended (or, with `durable: true`, as it becomes durable). Ends
+   * when the log closes; an aborted `signal` rejects the pending step with
+   * {@link AbortError}.
+   * @param options start, abort signal, durability gate
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * for await (const { index, data } of wal.tail({ from: 1, signal: ac.signal })) { ... }
+   * ```
+   */
+  async *tail(options: TailOptions = {}): AsyncIterableIterator<Entry> {
+    const { signal, durable = false } = options;
+    if (signal?.aborted) throw abortError(signal);
+    let next = checkIndex(options.from ?? this.firstIndex, 'from');
+    for (;;) {
+      if (this.#closed) return;
+      const limit = durable ? this.#knownDurable() : this.lastIndex;
+      while (next <= limit) {
+        const end = Math.min(limit + 1, next + RANGE_CHUNK);
+        for (const e of this.readRange(next, end)) {
+          yield e;
+          if (this.#closed) return;
+          if (signal?.aborted) throw abortError(signal);
+        }
+        next = end;
+      }
+      await this.#nextChange(signal);
+    }
+  }
+
+  /**
+   * Starts a transaction: records staged with `tx.append()` are written by
+   * `tx.commit()` as one atomic batch, or dropped by `tx.rollback()`.
+   * @param options `timeoutMs`: after it, commit throws `WalTxExpiredError`
+   * @example
+   * ```ts
+   * const tx = wal.begin({ timeoutMs: 1000 });
+   * tx.append('debit').append('credit');
+   * const first = tx.commit();
+   * ```
+   */
+  begin(options: TransactionOptions = {}): Transaction {
+    this.#checkOpen();
+    return new Transaction((items) => this.appendBatch(items), options);
+  }
+
+  /**
+   * Drops every entry after `index` (a Raft conflict). Pending
+   * {@link Wal.write} promises of dropped entries reject with
+   * {@link WalOutOfRangeError}.
+   * @param index last index to keep (`firstIndex - 1` drops everything)
+   */
+  truncateAfter(index: number): void {
+    this.#checkOpen();
+    checkIndex(index);
+    call(() => this.#native.truncateAfter(index));
+    this.#durable = Math.min(this.#durable, index);
+    const kept: Waiter[] = [];
+    for (let k = this.#head; k < this.#waiters.length; k++) {
+      const w = this.#waiters[k];
+      if (w.index <= index) kept.push(w);
+      else
+        w.reject(
+          new WalOutOfRangeError(`entry ${w.index} was truncated before it became durable`, {
+            index: w.index,
+            first: this.firstIndex,
+            last: index,
+          }),
+        );
+    }
+    this.#waiters = kept;
+    this.#head = 0;
+    this.#notifyChange();
+  }
+
+  /**
+   * Drops every entry before `index` (compaction); `firstIndex` becomes
+   * `index`. Beyond `lastIndex + 1` the log restarts empty at `index`.
+   * @param index first index to keep
+   */
+  truncateBefore(index: number): void {
+    this.#checkOpen();
+    checkIndex(index);
+    call(() => this.#native.truncateBefore(index));
+    this.#durable = Math.max(this.#durable, this.#native.durableIndex);
+    this.#notifyChange();
+  }
+
+  /**
+   * Copies the log up to its durable index into `dest` (which must not exist
+   * or be empty); the copy opens as a valid log. Appends may continue meanwhile.
+   * @param dest destination directory
+   * @returns the last index copied
+   */
+  async backup(dest: string): Promise<number> {
+    this.#checkOpen();
+    try {
+      return await this.#native.backup(dest);
+    } catch (err) {
+      throw fromNative(err);
+    }
+  }
+
+  /**
+   * Makes everything durable, writes a clean-shutdown mark and releases the
+   * directory. Idempotent. Pending writes resolve (they are durable now).
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = (async () => {
+      try {
+        await this.#native.close();
+        this.#settleAll(this.#native.lastIndex, undefined);
+      } catch (err) {
+        const e = fromNative(err);
+        this.#settleAll(-1, e);
+        throw e;
+      } finally {
+        this.#notifyChange();
+      }
+    })();
+    return this.#closing;
+  }
+
+  /** Closes synchronously (blocks the event loop for the final sync). */
+  closeSync(): void {
+    if (this.#closing) return;
+    this.#closed = true;
+    this.#closing = Promise.resolve();
+    try {
+      call(() => this.#native.closeSync());
+      this.#settleAll(this.#native.lastIndex, undefined);
+    } finally {
+      this.#notifyChange();
+    }
+  }
+
+  /** `await using wal = await Wal.open(dir)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new WalClosedError();
+    if (this.#poison) throw this.#poison;
+  }
+
+  #knownDurable(): number {
+    return (this.#durable = Math.max(this.#durable, this.#native.durableIndex));
+  }
+
+  #awaitDurable(index: number): Promise<number> {
+    if (index <= this.#durable || index <= this.#knownDurable()) return Promise.resolve(index);
+    if (this.#poison) return Promise.reject(this.#poison);
+    return new Promise<number>((resolve, reject) => {
+      if (this.#head === this.#waiters.length) this.#native.keepAlive(true);
+      this.#waiters.push({ index, resolve, reject });
+      if (!this.#syncInFlight) this.#requestSync(index);
+    });
+  }
+
+  #requestSync(index: number): void {
+    this.#syncInFlight = true;
+    try {
+      this.#native.requestSync(index);
+    } catch (err) {
+      this.#syncInFlight = false;
+      this.#settleAll(-1, fromNative(err));
+    }
+  }
+
+  // Runs on the JS thread once per completed sync: resolves every waiter the
+  // sync covered, then asks for the next sync if writes arrived meanwhile.
+  #onSync(note: SyncNote): void {
+    this.#syncInFlight = false;
+    if (note.error) {
+      const err = fromNative(new Error(note.error));
+      this.#poison = err instanceof WalError ? err : new WalClosedError(String(err));
+      this.#settleAll(-1, this.#poison);
+      return;
+    }
+    if (note.durable > this.#durable) this.#durable = note.durable;
+    const ws = this.#waiters;
+    let h = this.#head;
+    for (; h < ws.length && ws[h].index <= this.#durable; h++) ws[h].resolve(ws[h].index);
+    if (h === ws.length) {
+      this.#waiters = [];
+      this.#head = 0;
+      if (!this.#closed) this.#native.keepAlive(false);
+    } else {
+      this.#head = h;
+      if (h > 1024 && h * 2 > ws.length) {
+        this.#waiters = ws.slice(h);
+        this.#head = 0;
+      }
+      this.#requestSync(ws[ws.length - 1].index);
+    }
+    this.#notifyChange();
+  }
+
+  #settleAll(durable: number, err: unknown): void {
+    const ws = this.#waiters;
+    for (let k = this.#head; k < ws.length; k++) {
+      if (ws[k].index <= durable) ws[k].resolve(ws[k].index);
+      else ws[k].reject(err ?? new WalClosedError());
+    }
+    this.#waiters = [];
+    this.#head = 0;
+  }
+
+  #notifyChange(): void {
+    const c = this.#change;
+    if (c) {
+      this.#change = undefined;
+      c.resolve();
+    }
+  }
+
+  #nextChange(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#change) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#change = { promise, resolve };
+    }
+    const change = this.#change.promise;
+    if (!signal) return change;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      change.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+}
