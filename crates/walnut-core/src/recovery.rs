@@ -52,7 +52,8 @@ pub struct RecoveryReport {
     pub scanned_segments: usize,
     /// Entries recovered.
     pub entries: u64,
-    /// A torn tail that was truncated, if any.
+    /// A torn tail that was truncated, if any (read-only: that a writable
+    /// open would truncate; nothing was changed).
     pub truncated: Option<Truncation>,
     /// Segment files removed because they lay entirely in the torn tail.
     pub removed_segments: Vec<String>,
@@ -471,6 +472,19 @@ pub(crate) fn recover(
                 }))
             }
             RecoveryMode::Absolute => return Err(Error::Corrupt(as_error)),
+            // A read-only handle changes nothing (its mappings are not even
+            // writable): it reports the tail a writable open would cut and
+            // stops its view of the log at the damage.
+            RecoveryMode::TolerateTail if opts.read_only => {
+                let dirty_end = own.map_or(0, |b| b.dirty_end).max(d.offset);
+                report.truncated = Some(Truncation {
+                    segment: name.clone(),
+                    offset: d.offset as u64,
+                    from_index: d.index,
+                    bytes: (dirty_end - d.offset) as u64,
+                    reason: d.reason,
+                });
+            }
             RecoveryMode::TolerateTail => {
                 let mut zeroed = 0;
                 match loaded.get(d.slot) {
