@@ -82,6 +82,39 @@ pub enum Error {
     /// The handle was opened read-only (salvage mode or a read-only open).
     #[error("the log was opened read-only")]
     ReadOnly,
+    /// Raft storage: the index asked for was dropped by compaction.
+    #[error("index {index} is compacted (the first index is {first})")]
+    RaftCompacted {
+        /// The index asked for.
+        index: u64,
+        /// First index still held.
+        first: u64,
+    },
+    /// Raft storage: the index asked for is beyond the last index.
+    #[error("index {index} is unavailable (the last index is {last})")]
+    RaftUnavailable {
+        /// The index asked for.
+        index: u64,
+        /// Last index held.
+        last: u64,
+    },
+    /// Raft storage: a snapshot no newer than the stored one (or than the
+    /// compaction point).
+    #[error("snapshot at index {index} is out of date (the log already covers index {current})")]
+    RaftSnapshotOutOfDate {
+        /// Index of the refused snapshot.
+        index: u64,
+        /// Index the stored state already covers.
+        current: u64,
+    },
+    /// Raft storage: entries that would leave a hole after the last index.
+    #[error("entries starting at index {index} leave a gap after the last index {last}")]
+    RaftLogGap {
+        /// Index of the first entry given.
+        index: u64,
+        /// Last index held.
+        last: u64,
+    },
 }
 
 impl Error {
@@ -98,6 +131,10 @@ impl Error {
             Error::Io { .. } => "ERR_WAL_IO",
             Error::Poisoned(_) => "ERR_WAL_POISONED",
             Error::ReadOnly => "ERR_WAL_READ_ONLY",
+            Error::RaftCompacted { .. } => "ERR_RAFT_COMPACTED",
+            Error::RaftUnavailable { .. } => "ERR_RAFT_UNAVAILABLE",
+            Error::RaftSnapshotOutOfDate { .. } => "ERR_RAFT_SNAPSHOT_OUT_OF_DATE",
+            Error::RaftLogGap { .. } => "ERR_RAFT_LOG_GAP",
         }
     }
 

@@ -49,6 +49,7 @@ pub mod frame;
 pub mod fs;
 pub mod meta;
 pub mod options;
+pub mod raft;
 pub mod recovery;
 mod region;
 pub mod segment;
