@@ -44,7 +44,18 @@ impl Wal {
         }
         let mut meta =
             MetaStore::open(fs, dest, META_FILE, META_SLOT, true)?.expect("created when missing");
-        meta.put(&LogMeta { first_index: first }.encode())?;
+        let commit = sh
+            .meta
+            .as_ref()
+            .map_or(Ok(LogMeta::default()), |m| m.lock().log_meta())?;
+        meta.put(
+            &LogMeta {
+                first_index: first,
+                commit_index: commit.commit_index.min(durable),
+                ..commit
+            }
+            .encode(),
+        )?;
         fs.sync_dir(dest)
             .ctx(|| format!("syncing {}", dest.display()))?;
         Ok(durable)

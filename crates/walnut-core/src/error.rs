@@ -82,6 +82,13 @@ pub enum Error {
     /// The handle was opened read-only (salvage mode or a read-only open).
     #[error("the log was opened read-only")]
     ReadOnly,
+    /// An encrypted entry needs a key that was not supplied, or does not
+    /// authenticate with the key supplied under its id.
+    #[error("bad encryption key: {0}")]
+    BadKey(String),
+    /// The log belongs to another application (its segment marker differs).
+    #[error("foreign log: {0}")]
+    Foreign(String),
     /// Raft storage: the index asked for was dropped by compaction.
     #[error("index {index} is compacted (the first index is {first})")]
     RaftCompacted {
@@ -135,6 +142,8 @@ impl Error {
             Error::RaftUnavailable { .. } => "ERR_RAFT_UNAVAILABLE",
             Error::RaftSnapshotOutOfDate { .. } => "ERR_RAFT_SNAPSHOT_OUT_OF_DATE",
             Error::RaftLogGap { .. } => "ERR_RAFT_LOG_GAP",
+            Error::BadKey(_) => "ERR_WAL_BAD_KEY",
+            Error::Foreign(_) => "ERR_WAL_FOREIGN",
         }
     }
 

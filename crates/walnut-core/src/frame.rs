@@ -8,7 +8,8 @@
 //!                     padding included (so every bit of a frame is covered)
 //!  8     8    index  log index of the record
 //! 16     8    term   Raft term (0 when unused)
-//! 24     2    flags  FLAG_BATCH_MORE | FLAG_MARKER (other bits must be zero)
+//! 24     2    flags  FLAG_BATCH_MORE | FLAG_MARKER | transform flags (see
+//!                     [`crate::transform`]); other bits must be zero
 //! 26     1    kind   entry type (Raft: 0 normal, 1 conf change, 2 conf change v2)
 //! 27     1    zero
 //! 28     4    lag    index - durable index when written (0: no claim), see below
@@ -29,7 +30,7 @@ pub const FLAG_BATCH_MORE: u16 = 1;
 /// Not an entry: a durability attestation written on close (its payload is the
 /// attested index as u64). It does not consume a log index.
 pub const FLAG_MARKER: u16 = 2;
-const KNOWN_FLAGS: u16 = FLAG_BATCH_MORE | FLAG_MARKER;
+const KNOWN_FLAGS: u16 = FLAG_BATCH_MORE | FLAG_MARKER | crate::transform::TRANSFORM_FLAGS;
 
 /// Rounds `n` up to the frame alignment.
 pub const fn align(n: usize) -> usize {

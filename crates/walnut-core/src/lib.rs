@@ -56,6 +56,7 @@ pub mod segment;
 mod shared;
 pub mod stats;
 mod syncer;
+pub mod transform;
 mod wal;
 
 /// The largest log index: 2^53 - 1, so that every index is exact as a
@@ -68,4 +69,5 @@ pub use recovery::{RecoveryReport, Truncation};
 pub use segment::Entry;
 pub use shared::{SyncEvent, SyncListener};
 pub use stats::Stats;
-pub use wal::{Entries, EntryRef, Wal};
+pub use transform::{Algorithm, Compression, Encryption, Key};
+pub use wal::{Entries, EntryInfo, EntryRef, SegmentInfo, Wal};

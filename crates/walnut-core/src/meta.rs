@@ -144,26 +144,66 @@ impl MetaStore {
 }
 
 /// The log's own metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogMeta {
     /// Entries below this index are dropped (compaction point).
     pub first_index: u64,
+    /// Bumped at every writable open; part of every encryption nonce.
+    pub epoch: u64,
+    /// The application's commit watermark (0: none).
+    pub commit_index: u64,
+}
+
+impl Default for LogMeta {
+    fn default() -> LogMeta {
+        LogMeta {
+            first_index: 1,
+            epoch: 0,
+            commit_index: 0,
+        }
+    }
 }
 
 impl LogMeta {
     /// Encodes as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        self.first_index.to_le_bytes().to_vec()
+        [self.first_index, self.epoch, self.commit_index]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
     }
 
-    /// Decodes bytes written by [`LogMeta::encode`]; empty means never written.
+    /// Decodes bytes written by [`LogMeta::encode`] (or by an older version,
+    /// which wrote fewer fields); empty means never written.
     pub fn decode(b: &[u8]) -> Option<LogMeta> {
-        match b.len() {
-            0 => Some(LogMeta { first_index: 1 }),
-            n if n >= 8 => Some(LogMeta {
-                first_index: u64::from_le_bytes(b[0..8].try_into().unwrap()),
-            }),
-            _ => None,
+        if b.len() % 8 != 0 {
+            return None;
         }
+        let field = |k: usize| {
+            b.get(k * 8..k * 8 + 8)
+                .map(|x| u64::from_le_bytes(x.try_into().unwrap()))
+        };
+        let d = LogMeta::default();
+        Some(LogMeta {
+            first_index: field(0).unwrap_or(d.first_index),
+            epoch: field(1).unwrap_or(d.epoch),
+            commit_index: field(2).unwrap_or(d.commit_index),
+        })
+    }
+}
+
+impl MetaStore {
+    /// The log metadata stored here.
+    pub fn log_meta(&self) -> Result<LogMeta> {
+        LogMeta::decode(self.get())
+            .ok_or_else(|| Error::corrupt(&self.name, 0, 0, "metadata value is malformed"))
+    }
+
+    /// Durably changes the log metadata with `f`, keeping the other fields.
+    pub fn update_log(&mut self, f: impl FnOnce(&mut LogMeta)) -> Result<LogMeta> {
+        let mut m = self.log_meta()?;
+        f(&mut m);
+        self.put(&m.encode())?;
+        Ok(m)
     }
 }

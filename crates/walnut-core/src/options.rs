@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::segment::{header, trailer};
+use crate::transform::{Compression, Encryption};
 
 /// When appended records are made durable without being asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,6 +64,13 @@ pub struct Options {
     pub retention: Retention,
     /// Fault in the pages of a new segment ahead of use (off the append path).
     pub prefault: bool,
+    /// Compression of new records.
+    pub compression: Compression,
+    /// Encryption keys (reading needs every key that wrote a segment still
+    /// in the log; new segments use the active one).
+    pub encryption: Option<Encryption>,
+    /// Store the append time (Unix ms) with each new entry.
+    pub timestamps: bool,
 }
 
 /// Default segment size.
@@ -84,6 +92,9 @@ impl Default for Options {
             marker: 0,
             retention: Retention::default(),
             prefault: true,
+            compression: Compression::default(),
+            encryption: None,
+            timestamps: false,
         }
     }
 }

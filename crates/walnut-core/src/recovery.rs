@@ -366,7 +366,7 @@ pub(crate) fn recover(
             break;
         }
         if opts.marker != 0 && header.marker != opts.marker {
-            return Err(Error::invalid(format!(
+            return Err(Error::Foreign(format!(
                 "segment {name} carries application marker {}, expected {}",
                 header.marker, opts.marker
             )));

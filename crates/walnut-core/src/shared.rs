@@ -7,6 +7,7 @@ use crate::options::Options;
 use crate::segment::trailer::Trailer;
 use crate::segment::Segment;
 use crate::stats::Counters;
+use crate::transform::Transforms;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -65,6 +66,9 @@ pub(crate) struct Shared {
     pub listener: RwLock<Option<SyncListener>>,
     pub counters: Counters,
     pub meta: Option<Mutex<MetaStore>>,
+    pub transforms: Transforms,
+    /// The application's commit watermark (see `Wal::commit`).
+    pub commit_index: AtomicU64,
 }
 
 impl Shared {
@@ -73,6 +77,7 @@ impl Shared {
         dir: PathBuf,
         opts: Options,
         meta: Option<MetaStore>,
+        transforms: Transforms,
     ) -> Shared {
         Shared {
             fs,
@@ -96,6 +101,8 @@ impl Shared {
             listener: RwLock::new(None),
             counters: Counters::default(),
             meta: meta.map(Mutex::new),
+            transforms,
+            commit_index: AtomicU64::new(0),
         }
     }
 

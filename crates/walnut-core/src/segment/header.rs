@@ -12,7 +12,8 @@
 //! 24     8    salt: random, nonzero; seeds every frame CRC in the segment
 //! 32     8    creation time, Unix milliseconds
 //! 40     8    application marker (0: none)
-//! 48    12    zero
+//! 48     4    encryption key id of the segment's entries (0: none)
+//! 52     8    zero
 //! 60     4    CRC32C of bytes 0..60
 //! ```
 
@@ -40,6 +41,8 @@ pub struct SegmentHeader {
     pub created_ms: u64,
     /// Application marker.
     pub marker: u64,
+    /// Id of the key that encrypts this segment's entries (0: not encrypted).
+    pub key_id: u32,
 }
 
 impl SegmentHeader {
@@ -53,6 +56,7 @@ impl SegmentHeader {
         b[24..32].copy_from_slice(&self.salt.to_le_bytes());
         b[32..40].copy_from_slice(&self.created_ms.to_le_bytes());
         b[40..48].copy_from_slice(&self.marker.to_le_bytes());
+        b[48..52].copy_from_slice(&self.key_id.to_le_bytes());
         let crc = crc32c::crc32c(&b[0..60]);
         b[60..64].copy_from_slice(&crc.to_le_bytes());
         b
@@ -77,7 +81,7 @@ impl SegmentHeader {
         if u32_at(8) != VERSION {
             return Err("unsupported segment format version");
         }
-        if u32_at(12) as usize != HEADER_LEN || b[48..60].iter().any(|&x| x != 0) {
+        if u32_at(12) as usize != HEADER_LEN || b[52..60].iter().any(|&x| x != 0) {
             return Err("malformed segment header");
         }
         let h = SegmentHeader {
@@ -85,6 +89,7 @@ impl SegmentHeader {
             salt: u64_at(24),
             created_ms: u64_at(32),
             marker: u64_at(40),
+            key_id: u32_at(48),
         };
         if h.salt == 0 || h.first_index == 0 {
             return Err("malformed segment header");
@@ -144,6 +149,7 @@ mod tests {
             salt: 0xdead_beef,
             created_ms: 1,
             marker: 77,
+            key_id: 3,
         };
         let raw = h.encode();
         assert_eq!(SegmentHeader::decode(&raw), Ok(h));

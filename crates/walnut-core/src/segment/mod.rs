@@ -49,6 +49,8 @@ pub struct Entry {
     pub kind: u8,
     /// Payload.
     pub data: Vec<u8>,
+    /// Append time in Unix ms, when the log stores timestamps.
+    pub timestamp: Option<u64>,
 }
 
 /// A mapped segment and the in-memory index of its frames.
@@ -248,16 +250,6 @@ impl Segment {
     pub fn publish(&self, write_off: usize, count: usize) {
         self.write_off.store(write_off, Ordering::Release);
         self.offsets.publish(count);
-    }
-
-    /// Reads the entry at `index` (which the caller knows is published here).
-    pub fn read(&self, index: u64) -> Result<Entry> {
-        self.read_with(index, |h, data| Entry {
-            index: h.index,
-            term: h.term,
-            kind: h.kind,
-            data: data.to_vec(),
-        })
     }
 
     /// Validates the entry at `index` and lends its header and payload to `f`

@@ -1,10 +1,13 @@
 //! The log handle: open, close, and the state every operation shares.
 
+mod commit;
 mod read;
+mod segments;
 mod truncate;
 mod writer;
 
-pub use read::Entries;
+pub use read::{Entries, EntryInfo};
+pub use segments::SegmentInfo;
 pub use writer::EntryRef;
 
 use crate::error::{Error, IoContext, Result};
@@ -15,6 +18,7 @@ use crate::recovery::{self, RecoveryReport};
 use crate::shared::{Shared, SyncListener};
 use crate::stats::Stats;
 use crate::syncer;
+use crate::transform::Transforms;
 use parking_lot::Mutex;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -72,14 +76,26 @@ impl Wal {
         if writable {
             writer::remove_leftovers(fs.as_ref(), &dir)?;
         }
-        let meta = MetaStore::open(fs.as_ref(), &dir, META_FILE, META_SLOT, writable)?;
-        let log_meta = match &meta {
-            Some(m) => LogMeta::decode(m.get())
-                .ok_or_else(|| Error::corrupt(META_FILE, 0, 0, "metadata value is malformed"))?,
-            None => LogMeta { first_index: 1 },
+        let mut meta = MetaStore::open(fs.as_ref(), &dir, META_FILE, META_SLOT, writable)?;
+        let log_meta = match meta.as_mut() {
+            // A new epoch for every writable open keeps encryption nonces unique
+            // even where an index is written again after a torn tail.
+            Some(m) if writable => m.update_log(|lm| lm.epoch += 1)?,
+            Some(m) => m.log_meta()?,
+            None => LogMeta::default(),
         };
         let recovered = recovery::recover(fs.as_ref(), &dir, &opts, log_meta.first_index)?;
-        let shared = Arc::new(Shared::new(fs, dir, opts, meta));
+        let transforms = Transforms::new(
+            opts.compression,
+            opts.encryption.as_ref(),
+            opts.timestamps,
+            log_meta.epoch,
+            opts.max_record_size as usize,
+        )?;
+        let shared = Arc::new(Shared::new(fs, dir, opts, meta, transforms));
+        shared
+            .commit_index
+            .store(log_meta.commit_index, Ordering::Release);
         let first = log_meta.first_index;
         shared.first_index.store(first, Ordering::Release);
         let mut segments = recovered.segments;
@@ -131,9 +147,15 @@ impl Wal {
                 .fs
                 .sync_dir(&shared.dir)
                 .ctx(|| "syncing the log directory".into())?;
-            writer = Some(Writer::new(active, last + 1));
+            let mut w = Writer::new(active, last + 1);
+            // Entries of one segment share its key: a new active key starts a
+            // new segment.
+            w.must_rotate = w.active.header.key_id != shared.transforms.active_key();
+            writer = Some(w);
         }
         shared.durable_index.store(last, Ordering::Release);
+        // A persisted commit point can lie beyond what survived a crash.
+        shared.commit_index.fetch_min(last, Ordering::AcqRel);
         *shared.segments.write() = segments;
         let wal = Wal {
             syncer: Mutex::new(None),

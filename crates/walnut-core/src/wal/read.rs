@@ -3,10 +3,10 @@
 //! segment removed by truncation stays mapped while a reader holds it.
 
 use super::Wal;
-use crate::error::{Error, Result};
-use crate::frame::FrameHeader;
+use crate::error::{Damage, Error, Result};
 use crate::segment::{Entry, Segment};
 use crate::shared::Shared;
+use crate::transform::{FrameCtx, Transforms, TRANSFORM_FLAGS};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,21 +14,41 @@ use std::time::{Duration, Instant};
 impl Wal {
     /// Reads (copies) the entry at `index`.
     pub fn read(&self, index: u64) -> Result<Entry> {
-        self.with_entry(index, |h, data| Entry {
-            index: h.index,
-            term: h.term,
-            kind: h.kind,
-            data: data.to_vec(),
-        })
+        self.with_entry(index, EntryInfo::to_entry)
     }
 
-    /// Validates the entry at `index` and lends its header and payload to `f`
-    /// without copying (the borrow ends when `f` returns).
-    pub fn with_entry<R>(&self, index: u64, f: impl FnOnce(&FrameHeader, &[u8]) -> R) -> Result<R> {
+    /// Validates the entry at `index` and lends its payload to `f` (decoded,
+    /// and without a copy when the entry is stored as it was given).
+    pub fn with_entry<R>(&self, index: u64, f: impl FnOnce(&EntryInfo, &[u8]) -> R) -> Result<R> {
         self.shared.check()?;
         self.shared.check_range(index)?;
         let seg = self.segment_of(index)?;
-        seg.read_with(index, f)
+        decode_with(&self.shared, &seg, index, f)
+    }
+
+    /// The append time of `index` (Unix ms), without decoding its payload;
+    /// `None` if the entry was written without a timestamp.
+    pub fn timestamp(&self, index: u64) -> Result<Option<u64>> {
+        self.shared.check()?;
+        self.shared.check_range(index)?;
+        let seg = self.segment_of(index)?;
+        seg.read_with(index, |h, raw| Transforms::timestamp_of(h.flags, raw))
+    }
+
+    /// The first index whose timestamp is at or after `time_ms` (binary
+    /// search; assumes append times do not go backwards), or `last_index + 1`.
+    /// Entries without a timestamp count as older than any time.
+    pub fn seek_time(&self, time_ms: u64) -> Result<u64> {
+        let (mut lo, mut hi) = (self.first_index(), self.last_index() + 1);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.timestamp(mid)?.unwrap_or(0) < time_ms {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
     }
 
     /// The Raft term of `index`, read from the frame header only.
@@ -146,11 +166,82 @@ impl Iterator for Entries {
                 }
             }
         }
-        let r = self.seg.as_ref().unwrap().read(self.next);
+        let r = decode_with(
+            sh,
+            self.seg.as_ref().unwrap(),
+            self.next,
+            EntryInfo::to_entry,
+        );
         self.next += 1;
         if r.is_err() {
             self.end = 0;
         }
         Some(r)
     }
+}
+
+/// What a reader learns about an entry besides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// Log index.
+    pub index: u64,
+    /// Raft term (0 when unused).
+    pub term: u64,
+    /// Entry type (0 when unused).
+    pub kind: u8,
+    /// Append time, Unix ms, if the entry carries one.
+    pub timestamp: Option<u64>,
+}
+
+impl EntryInfo {
+    fn to_entry(&self, data: &[u8]) -> Entry {
+        Entry {
+            index: self.index,
+            term: self.term,
+            kind: self.kind,
+            data: data.to_vec(),
+            timestamp: self.timestamp,
+        }
+    }
+}
+
+/// Reads entry `index` of `seg`, undoing any transform (decryption,
+/// decompression) before lending the payload to `f`.
+pub(crate) fn decode_with<R>(
+    sh: &Shared,
+    seg: &Segment,
+    index: u64,
+    f: impl FnOnce(&EntryInfo, &[u8]) -> R,
+) -> Result<R> {
+    seg.read_with(index, |h, raw| {
+        let mut info = EntryInfo {
+            index: h.index,
+            term: h.term,
+            kind: h.kind,
+            timestamp: None,
+        };
+        if h.flags & TRANSFORM_FLAGS == 0 {
+            return Ok(f(&info, raw));
+        }
+        let ctx = FrameCtx {
+            salt: seg.header.salt,
+            key_id: seg.header.key_id,
+            index,
+            term: h.term,
+            kind: h.kind,
+        };
+        let d = sh
+            .transforms
+            .decode(&ctx, h.flags, raw)
+            .map_err(|e| match e {
+                Error::Corrupt(d) => Error::Corrupt(Damage {
+                    file: seg.name.clone(),
+                    offset: seg.offset_of(index).unwrap_or(0) as u64,
+                    ..d
+                }),
+                other => other,
+            })?;
+        info.timestamp = d.timestamp;
+        Ok(f(&info, &d.data))
+    })?
 }

@@ -14,10 +14,10 @@ use super::writer::{create_segment, new_header, now_ms, Writer};
 use super::Wal;
 use crate::error::{Error, IoContext, Result};
 use crate::frame::FrameHeader;
-use crate::meta::LogMeta;
 use crate::segment::header::FRAMES_START;
 use crate::segment::Segment;
 use crate::shared::Shared;
+use crate::transform::{FrameCtx, TRANSFORM_FLAGS};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -82,6 +82,13 @@ impl Wal {
         w.active = fresh;
         w.next_index = index + 1;
         sh.durable_index.fetch_min(index, Ordering::AcqRel);
+        if sh.commit_index.fetch_min(index, Ordering::AcqRel) > index {
+            // Persisted too: new entries at the same indexes are not committed.
+            if let Some(meta) = sh.meta.as_ref() {
+                meta.lock()
+                    .update_log(|m| m.commit_index = m.commit_index.min(index))?;
+            }
+        }
         Ok(())
     }
 
@@ -115,7 +122,10 @@ impl Wal {
         let meta = sh.meta.as_ref().ok_or(Error::ReadOnly)?;
         let restart = index > w.next_index;
         let _sync = sh.sync_lock.lock();
-        meta.lock().put(&LogMeta { first_index: index }.encode())?;
+        meta.lock().update_log(|m| {
+            m.first_index = index;
+            m.commit_index = m.commit_index.max(index - 1);
+        })?;
         sh.first_index.store(index, Ordering::Release);
         let doomed: Vec<Arc<Segment>> = {
             let mut q = sh.queue.lock();
@@ -213,19 +223,34 @@ fn rewrite_prefix(sh: &Shared, seg: &Segment, last: u64) -> Result<Arc<Segment>>
     let fresh = Segment::init(seg.name.clone(), file, new_header(sh, seg.first_index())?);
     let mut off = FRAMES_START;
     let mut slot = 0;
+    let mut scratch = Vec::new();
     for index in seg.first_index()..=last {
-        off = seg.read_with(index, |h, data| {
+        off = seg.read_with(index, |h, data| -> Result<usize> {
+            // Encrypted payloads are bound to their segment's salt: seal them
+            // again for the new file (compression and timestamp stay).
+            let place = |s: &Segment| FrameCtx {
+                salt: s.header.salt,
+                key_id: s.header.key_id,
+                index,
+                term: h.term,
+                kind: h.kind,
+            };
+            scratch.clear();
+            let flags =
+                sh.transforms
+                    .reseal(&place(seg), &place(&fresh), h.flags, data, &mut scratch)?;
             // Every kept entry is complete now: no batch flag survives the cut.
             let header = FrameHeader {
                 index,
                 term: h.term,
                 kind: h.kind,
                 lag: h.lag,
+                flags: flags & TRANSFORM_FLAGS,
                 ..Default::default()
             };
             fresh.stage_offset(slot, off);
-            fresh.write_frame(off, header, data)
-        })?;
+            Ok(fresh.write_frame(off, header, &scratch))
+        })??;
         slot += 1;
     }
     fresh.publish(off, slot);

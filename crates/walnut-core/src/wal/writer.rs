@@ -10,6 +10,7 @@ use crate::options::SyncPolicy;
 use crate::segment::header::SegmentHeader;
 use crate::segment::{self, Segment};
 use crate::shared::Shared;
+use crate::transform::FrameCtx;
 use parking_lot::{Condvar, Mutex};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -42,7 +43,90 @@ impl<'a> From<&'a [u8]> for EntryRef<'a> {
 pub(crate) struct Writer {
     pub active: Arc<Segment>,
     pub next_index: u64,
+    /// The next append starts a new segment (the active key changed).
+    pub must_rotate: bool,
     unsynced_bytes: u64,
+    /// Reused buffer for transformed payloads.
+    scratch: Vec<u8>,
+}
+
+/// Writes the frames of one batch into the active segment and publishes
+/// them together: readers (and the syncer) see all of the batch or none.
+struct BatchWriter<'w> {
+    seg: &'w Segment,
+    first: u64,
+    n: usize,
+    j: usize,
+    base: usize,
+    off: usize,
+    start: usize,
+    durable: u64,
+    shared: &'w Shared,
+}
+
+impl<'w> BatchWriter<'w> {
+    fn new(shared: &'w Shared, w: &'w Writer, n: usize) -> BatchWriter<'w> {
+        let seg = &*w.active;
+        let off = seg.write_off();
+        BatchWriter {
+            seg,
+            first: w.next_index,
+            n,
+            j: 0,
+            base: seg.count() as usize,
+            off,
+            start: off,
+            durable: shared.durable_index.load(Ordering::Acquire),
+            shared,
+        }
+    }
+
+    /// Nonce and associated-data context of the next frame.
+    fn ctx(&self, e: EntryRef<'_>) -> FrameCtx {
+        FrameCtx {
+            salt: self.seg.header.salt,
+            key_id: self.seg.header.key_id,
+            index: self.first + self.j as u64,
+            term: e.term,
+            kind: e.kind,
+        }
+    }
+
+    fn write(&mut self, e: EntryRef<'_>, flags: u16, payload: &[u8]) {
+        let index = self.first + self.j as u64;
+        // The attestation: everything up to `durable` was synced before this
+        // frame existed (see frame.rs); 0 when nothing is known to be durable.
+        let lag = if self.durable > 0 {
+            index - self.durable
+        } else {
+            0
+        };
+        let more = if self.j + 1 < self.n {
+            FLAG_BATCH_MORE
+        } else {
+            0
+        };
+        let header = FrameHeader {
+            index,
+            term: e.term,
+            kind: e.kind,
+            flags: flags | more,
+            lag: u32::try_from(lag).unwrap_or(0),
+            ..Default::default()
+        };
+        self.seg.stage_offset(self.base + self.j, self.off);
+        self.off = self.seg.write_frame(self.off, header, payload);
+        self.j += 1;
+    }
+
+    /// Publishes the batch; returns the bytes of frames written.
+    fn finish(self) -> usize {
+        self.seg.publish(self.off, self.base + self.n);
+        self.shared
+            .last_index
+            .store(self.first + self.n as u64 - 1, Ordering::Release);
+        self.off - self.start
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -90,6 +174,7 @@ pub(crate) fn new_header(shared: &Shared, first: u64) -> Result<SegmentHeader> {
         salt: salt | 1,
         created_ms: now_ms(),
         marker: shared.opts.marker,
+        key_id: shared.transforms.active_key(),
     })
 }
 
@@ -110,7 +195,9 @@ impl Writer {
         Writer {
             active,
             next_index,
+            must_rotate: false,
             unsynced_bytes: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -286,40 +373,40 @@ impl Wal {
                 last: crate::MAX_INDEX,
             });
         }
-        if !w.active.fits(w.active.write_off(), frames, n) || w.active.is_sealed() {
-            let empty_fits =
-                frames + n * 4 + segment::header::FRAMES_START + segment::trailer::TRAILER_LEN
-                    <= self.shared.opts.segment_size as usize
-                    && n <= segment::max_entries(self.shared.opts.segment_size as usize);
-            if !empty_fits {
-                return Err(Error::RecordTooLarge {
-                    size: payload,
-                    max: crate::options::Options::record_capacity(self.shared.opts.segment_size),
-                });
+        let tf = &self.shared.transforms;
+        let frames = if tf.is_identity() {
+            self.place(w, n, frames, payload)?;
+            let mut batch = BatchWriter::new(&self.shared, w, n);
+            for e in items {
+                batch.write(e, 0, e.data);
             }
-            self.rotate(w)?;
-        }
-        let seg = &w.active;
-        let durable = self.shared.durable_index.load(Ordering::Acquire);
-        let base = seg.count() as usize;
-        let mut off = seg.write_off();
-        for (j, e) in items.enumerate() {
-            let index = first + j as u64;
-            let lag = if durable > 0 { index - durable } else { 0 };
-            let header = FrameHeader {
-                index,
-                term: e.term,
-                kind: e.kind,
-                flags: if j + 1 < n { FLAG_BATCH_MORE } else { 0 },
-                lag: u32::try_from(lag).unwrap_or(0),
-                ..Default::default()
-            };
-            seg.stage_offset(base + j, off);
-            off = seg.write_frame(off, header, e.data);
-        }
-        seg.publish(off, base + n);
+            batch.finish()
+        } else {
+            // Compression and timestamps do not depend on the segment; the
+            // encryption nonce does, but not the encrypted size. So: prepare,
+            // choose the segment, then seal into it.
+            let now = now_ms();
+            let mut staged = Vec::with_capacity(n);
+            let mut frames = 0;
+            for e in items {
+                let (flags, ts, body) = tf.prepare(e.data, now)?;
+                frames += frame::frame_len(tf.sealed_len(body.len(), ts.is_some()));
+                staged.push((e, flags, ts, body));
+            }
+            self.place(w, n, frames, payload)?;
+            let mut scratch = std::mem::take(&mut w.scratch);
+            let mut batch = BatchWriter::new(&self.shared, w, n);
+            for (e, flags, ts, body) in staged {
+                scratch.clear();
+                let ctx = batch.ctx(e);
+                let flags = tf.seal(&ctx, flags, ts, &body, &mut scratch)?;
+                batch.write(e, flags, &scratch);
+            }
+            let frames = batch.finish();
+            w.scratch = scratch;
+            frames
+        };
         let last = first + n as u64 - 1;
-        self.shared.last_index.store(last, Ordering::Release);
         w.next_index = last + 1;
         self.shared.counters.record_append(n as u64, payload);
         self.shared.wake_tailers();
@@ -337,6 +424,28 @@ impl Wal {
             SyncPolicy::None | SyncPolicy::EveryMs(_) => {}
         }
         Ok(first)
+    }
+
+    /// Makes sure `frames` bytes of `n` entries fit the active segment,
+    /// rotating to a new one when they do not (or when it must rotate anyway).
+    fn place(&self, w: &mut Writer, n: usize, frames: usize, payload: u64) -> Result<()> {
+        if w.active.fits(w.active.write_off(), frames, n) && !w.active.is_sealed() && !w.must_rotate
+        {
+            return Ok(());
+        }
+        let size = self.shared.opts.segment_size as usize;
+        let empty_fits =
+            frames + n * 4 + segment::header::FRAMES_START + segment::trailer::TRAILER_LEN <= size
+                && n <= segment::max_entries(size);
+        if !empty_fits {
+            return Err(Error::RecordTooLarge {
+                size: payload,
+                max: crate::options::Options::record_capacity(self.shared.opts.segment_size),
+            });
+        }
+        self.rotate(w)?;
+        w.must_rotate = false;
+        Ok(())
     }
 
     /// Seals the active segment (its index block now, its trailer on the
