@@ -65,6 +65,26 @@ export declare class NativeWal {
   closeSync(): void
 }
 
+/**
+ * `"release"` or `"debug"`: the harness refuses to present figures of a debug
+ * build as if they were walnut's.
+ */
+export declare function benchBuildProfile(): string
+
+/**
+ * CRC32C (Castagnoli) of `data`, with the same crate, and therefore the same
+ * hardware instructions (SSE 4.2 / ARMv8 CRC), that walnut's frames use.
+ * The scan baseline reads a file from the page cache and runs this over it.
+ */
+export declare function benchCrc32c(data: Uint8Array): number
+
+/**
+ * Takes a Buffer the way `NativeWal.append` does (a borrowed `&[u8]`) and
+ * returns its length: the cost of one N-API call with a Buffer argument and
+ * a number result, and nothing else.
+ */
+export declare function benchNoop(data: Uint8Array): number
+
 /** Damage where a salvage-mode open stopped reading. */
 export interface NativeDamage {
   file: string

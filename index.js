@@ -836,3 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeWal = nativeBinding.NativeWal
+module.exports.benchBuildProfile = nativeBinding.benchBuildProfile
+module.exports.benchCrc32c = nativeBinding.benchCrc32c
+module.exports.benchNoop = nativeBinding.benchNoop

@@ -12,6 +12,7 @@ export type {
   EntriesOptions,
   RecordData,
   RecoveryReport,
+  SegmentInfo,
   TailOptions,
   WalStats,
 } from './wal';

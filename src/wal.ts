@@ -76,6 +76,25 @@ export interface WalStats {
   indexBytes: number;
 }
 
+/** One segment file of a log, as {@link Wal.segments} lists it. */
+export interface SegmentInfo {
+  /** File name inside the log directory. */
+  name: string;
+  /** Index of the segment's first entry (its file name); entries below
+   *  {@link Wal.firstIndex} may still be stored here after a compaction. */
+  firstIndex: number;
+  /** Index of its last entry (`firstIndex - 1` when empty). */
+  lastIndex: number;
+  /** Size of the file on disk (segments are preallocated in full). */
+  fileBytes: number;
+  /** Bytes in use by the headers and records. */
+  usedBytes: number;
+  /** Whether the segment is sealed: full, its index durable, no more appends. */
+  sealed: boolean;
+  /** When the segment was created, Unix milliseconds. */
+  createdMs: number;
+}
+
 /** Options of {@link Wal.entries}. */
 export interface EntriesOptions {
   /** First index (default: `firstIndex`). */
@@ -248,6 +267,19 @@ export class Wal implements AsyncDisposable {
       clean: r.clean,
       durationMs: r.durationMs,
     };
+  }
+
+  /**
+   * The segment files of the log, oldest first; the last one takes new
+   * appends.
+   * @example
+   * ```ts
+   * const bytes = wal.segments().reduce((n, s) => n + s.fileBytes, 0);
+   * ```
+   */
+  segments(): SegmentInfo[] {
+    this.#checkOpen();
+    return call(() => this.#native.segments());
   }
 
   /** Counters and shape of the log. */

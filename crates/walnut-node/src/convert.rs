@@ -190,3 +190,29 @@ impl From<walnut_core::Stats> for NativeStats {
         }
     }
 }
+
+/// One segment file of a log.
+#[napi(object)]
+pub struct NativeSegment {
+    pub name: String,
+    pub first_index: f64,
+    pub last_index: f64,
+    pub file_bytes: f64,
+    pub used_bytes: f64,
+    pub sealed: bool,
+    pub created_ms: f64,
+}
+
+impl From<walnut_core::SegmentInfo> for NativeSegment {
+    fn from(s: walnut_core::SegmentInfo) -> Self {
+        NativeSegment {
+            name: s.name,
+            first_index: js_index(s.first_index),
+            last_index: js_index(s.last_index),
+            file_bytes: s.file_bytes as f64,
+            used_bytes: s.used_bytes as f64,
+            sealed: s.sealed,
+            created_ms: s.created_ms as f64,
+        }
+    }
+}

@@ -11,6 +11,7 @@
 //!   thread of their own or on the log's sync thread;
 //! * buffers from JavaScript are copied before any work leaves the JS thread.
 
+mod bench;
 mod convert;
 mod error;
 mod wal;

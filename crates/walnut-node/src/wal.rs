@@ -1,6 +1,8 @@
 //! `NativeWal`: one walnut log, as the TypeScript `Wal` class sees it.
 
-use crate::convert::{index, js_index, NativeOptions, NativeRecovery, NativeStats, SyncNote};
+use crate::convert::{
+    index, js_index, NativeOptions, NativeRecovery, NativeSegment, NativeStats, SyncNote,
+};
 use crate::error::{invalid, panicked, to_napi, IntoNapi};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -224,6 +226,12 @@ impl NativeWal {
     #[napi(catch_unwind)]
     pub fn recovery(&self) -> NativeRecovery {
         self.wal.recovery().into()
+    }
+
+    /// The segment files of the log, oldest first.
+    #[napi(catch_unwind)]
+    pub fn segments(&self) -> Vec<NativeSegment> {
+        self.wal.segments().into_iter().map(Into::into).collect()
     }
 
     /// Copies the log up to its durable index into `dest`, off the JS thread.
