@@ -15,13 +15,14 @@ import {
   WalRecordTooLargeError,
   WalTxExpiredError,
 } from '../src';
+import type { WalOptions } from '../src';
 import { kill, startChild, tempDir } from './helpers';
 
 const SMALL = { segmentSize: 64 * 1024, maxRecordSize: 16 * 1024 };
 
 async function withWal(
   t: { teardown: (f: () => void) => void },
-  options: Parameters<typeof Wal.open>[1] = SMALL,
+  options: WalOptions = SMALL,
 ): Promise<{ wal: Wal; dir: string }> {
   const { dir, cleanup } = tempDir();
   const wal = await Wal.open(dir, options);

@@ -32,6 +32,18 @@ export const WalErrorCode = Object.freeze({
   READ_ONLY: 'ERR_WAL_READ_ONLY',
   /** A bug in walnut (a caught panic). */
   INTERNAL: 'ERR_WAL_INTERNAL',
+  /** An encrypted entry needs a key that was not given, or does not authenticate with it. */
+  BAD_KEY: 'ERR_WAL_BAD_KEY',
+  /** The log belongs to another application (its segment marker differs). */
+  FOREIGN: 'ERR_WAL_FOREIGN',
+  /** Raft storage: the index asked for was dropped by compaction. */
+  RAFT_COMPACTED: 'ERR_RAFT_COMPACTED',
+  /** Raft storage: the index asked for is beyond the last index. */
+  RAFT_UNAVAILABLE: 'ERR_RAFT_UNAVAILABLE',
+  /** Raft storage: a snapshot no newer than the stored one. */
+  RAFT_SNAPSHOT_OUT_OF_DATE: 'ERR_RAFT_SNAPSHOT_OUT_OF_DATE',
+  /** Raft storage: entries that would leave a gap after the last index. */
+  RAFT_LOG_GAP: 'ERR_RAFT_LOG_GAP',
 } as const);
 
 /** One of the {@link WalErrorCode} values. */
@@ -185,11 +197,91 @@ export class WalReadOnlyError extends WalError {
   }
 }
 
+/** An encrypted entry needs a key that was not given, or does not authenticate with the one given. */
+export class WalBadKeyError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.BAD_KEY);
+  }
+}
+
+/** The log was written by another application (its `marker` differs). */
+export class WalForeignError extends WalError {
+  /** @param message description */
+  constructor(message: string) {
+    super(message, WalErrorCode.FOREIGN);
+  }
+}
+
 /** A bug in walnut: a panic caught at the native boundary. */
 export class WalInternalError extends WalError {
   /** @param message description */
   constructor(message: string) {
     super(message, WalErrorCode.INTERNAL);
+  }
+}
+
+/** Raft storage: the index asked for was dropped by compaction (etcd's `ErrCompacted`). */
+export class RaftCompactedError extends WalError {
+  /** The index asked for. */
+  readonly index: number;
+  /** First index still held. */
+  readonly first: number;
+
+  /** @param message description
+   *  @param where the index and the first index held */
+  constructor(message: string, where: { index: number; first: number }) {
+    super(message, WalErrorCode.RAFT_COMPACTED);
+    this.index = where.index;
+    this.first = where.first;
+  }
+}
+
+/** Raft storage: the index asked for is beyond the last index (etcd's `ErrUnavailable`). */
+export class RaftUnavailableError extends WalError {
+  /** The index asked for. */
+  readonly index: number;
+  /** Last index held. */
+  readonly last: number;
+
+  /** @param message description
+   *  @param where the index and the last index held */
+  constructor(message: string, where: { index: number; last: number }) {
+    super(message, WalErrorCode.RAFT_UNAVAILABLE);
+    this.index = where.index;
+    this.last = where.last;
+  }
+}
+
+/** Raft storage: a snapshot no newer than the stored one (etcd's `ErrSnapOutOfDate`). */
+export class RaftSnapshotOutOfDateError extends WalError {
+  /** Index of the refused snapshot. */
+  readonly index: number;
+  /** Index the stored state already covers. */
+  readonly current: number;
+
+  /** @param message description
+   *  @param where the refused index and the covered one */
+  constructor(message: string, where: { index: number; current: number }) {
+    super(message, WalErrorCode.RAFT_SNAPSHOT_OUT_OF_DATE);
+    this.index = where.index;
+    this.current = where.current;
+  }
+}
+
+/** Raft storage: entries starting after `lastIndex + 1` (a hole in the log). */
+export class RaftLogGapError extends WalError {
+  /** Index of the first entry given. */
+  readonly index: number;
+  /** Last index held. */
+  readonly last: number;
+
+  /** @param message description
+   *  @param where the first index given and the last index held */
+  constructor(message: string, where: { index: number; last: number }) {
+    super(message, WalErrorCode.RAFT_LOG_GAP);
+    this.index = where.index;
+    this.last = where.last;
   }
 }
 
@@ -225,6 +317,7 @@ interface NativePayload {
   last?: number;
   size?: number;
   max?: number;
+  current?: number;
 }
 
 /** Builds the typed error for a code and message from the native layer. */
@@ -258,6 +351,18 @@ export function errorFromPayload(p: NativePayload): WalError {
       return new WalTxExpiredError(m);
     case WalErrorCode.READ_ONLY:
       return new WalReadOnlyError(m);
+    case WalErrorCode.BAD_KEY:
+      return new WalBadKeyError(m);
+    case WalErrorCode.FOREIGN:
+      return new WalForeignError(m);
+    case WalErrorCode.RAFT_COMPACTED:
+      return new RaftCompactedError(m, { index: p.index ?? 0, first: p.first ?? 0 });
+    case WalErrorCode.RAFT_UNAVAILABLE:
+      return new RaftUnavailableError(m, { index: p.index ?? 0, last: p.last ?? 0 });
+    case WalErrorCode.RAFT_SNAPSHOT_OUT_OF_DATE:
+      return new RaftSnapshotOutOfDateError(m, { index: p.index ?? 0, current: p.current ?? 0 });
+    case WalErrorCode.RAFT_LOG_GAP:
+      return new RaftLogGapError(m, { index: p.index ?? 0, last: p.last ?? 0 });
     default:
       return new WalInternalError(m);
   }

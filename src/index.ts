@@ -6,25 +6,55 @@
  *
  * @packageDocumentation
  */
-export { Wal } from './wal';
+export { Wal, channels } from './wal';
+export { MemoryStorage } from './memory';
+export type { StorageErrorCode, StorageOperation } from './memory';
+export type { Codec, CodecOption } from './codec';
 export type {
   Entry,
   EntriesOptions,
+  Input,
+  WalEvents,
   RecordData,
   RecoveryReport,
   SegmentInfo,
   TailOptions,
   WalStats,
 } from './wal';
-export type { RecoveryMode, RetentionOptions, SyncPolicy, WalOptions } from './options';
+export type {
+  CompressionOption,
+  EncryptionOptions,
+  RecoveryMode,
+  RetentionOptions,
+  SyncPolicy,
+  WalOptions,
+} from './options';
+export type {
+  ConfState,
+  HardState,
+  RaftEntriesOptions,
+  RaftEntry,
+  RaftEntryInput,
+  RaftEntryType,
+  RaftStorageOptions,
+  SaveRequest,
+  Snapshot,
+  SnapshotMetadata,
+} from './raft';
 export { Transaction } from './transaction';
 export type { TransactionOptions } from './transaction';
 export {
   AbortError,
+  RaftCompactedError,
+  RaftLogGapError,
+  RaftSnapshotOutOfDateError,
+  RaftUnavailableError,
+  WalBadKeyError,
   WalClosedError,
   WalCorruptError,
   WalError,
   WalErrorCode,
+  WalForeignError,
   WalInternalError,
   WalInvalidArgumentError,
   WalIoError,

@@ -10,7 +10,9 @@ import type * as Binding from '../index.js';
 export const native: typeof Binding = require('../index.js');
 
 export type NativeWal = Binding.NativeWal;
+export type NativeMemoryFs = Binding.NativeMemoryFs;
 export type NativeOptions = Binding.NativeOptions;
 export type NativeRecovery = Binding.NativeRecovery;
 export type NativeStats = Binding.NativeStats;
 export type SyncNote = Binding.SyncNote;
+export type NativeRaftStorage = Binding.NativeRaftStorage;

@@ -3,6 +3,7 @@
  * @module
  */
 import { WalInvalidArgumentError } from './errors';
+import type { MemoryStorage } from './memory';
 import type { NativeOptions } from './native';
 
 /**
@@ -35,6 +36,31 @@ export interface RetentionOptions {
   maxSegments?: number;
 }
 
+/**
+ * Compression of new records: an algorithm name, or the algorithm with a
+ * size threshold (records smaller than it are stored as they are; default 64
+ * bytes) and, for zstd, a level (default 3). Records that do not shrink are
+ * stored as they are. Logs with mixed settings read back.
+ */
+export type CompressionOption =
+  | 'none'
+  | 'lz4'
+  | 'zstd'
+  | 'snappy'
+  | { algorithm: 'none' | 'lz4' | 'zstd' | 'snappy'; threshold?: number; level?: number };
+
+/**
+ * Authenticated encryption at rest (XChaCha20-Poly1305) of record payloads.
+ * Give every key still needed to read the log; new segments use `activeKeyId`.
+ * A missing or wrong key fails reads with `WalBadKeyError`, never garbage.
+ */
+export interface EncryptionOptions {
+  /** Keys by id (nonzero); each key is 32 bytes. */
+  keys: { id: number; key: Uint8Array }[];
+  /** Id of the key for new segments. */
+  activeKeyId: number;
+}
+
 /** Options of {@link Wal.open}. */
 export interface WalOptions {
   /** Bytes per segment file, a multiple of 4096 (default 64 MiB). */
@@ -53,6 +79,14 @@ export interface WalOptions {
   retention?: RetentionOptions;
   /** Fault in new segments' pages ahead of use (default true). */
   prefault?: boolean;
+  /** Compression of new records (default `'none'`). */
+  compression?: CompressionOption;
+  /** Encryption at rest (default: none). */
+  encryption?: EncryptionOptions;
+  /** Store the append time with every new entry, for `fromTime` seeks. */
+  timestamps?: boolean;
+  /** Where the log lives: the file system (default) or a {@link MemoryStorage}. */
+  storage?: MemoryStorage;
 }
 
 const KNOWN = new Set([
@@ -64,6 +98,10 @@ const KNOWN = new Set([
   'marker',
   'retention',
   'prefault',
+  'compression',
+  'encryption',
+  'timestamps',
+  'storage',
 ]);
 
 function count(v: unknown, what: string): number | undefined {
@@ -105,6 +143,35 @@ export function toNative(options: WalOptions = {}): NativeOptions {
   } else {
     throw new WalInvalidArgumentError(`unknown sync policy ${JSON.stringify(sync)}`);
   }
+  const c = options.compression;
+  if (c !== undefined) {
+    const spec = typeof c === 'string' ? { algorithm: c } : c;
+    if (typeof spec !== 'object' || spec === null || !['none', 'lz4', 'zstd', 'snappy'].includes(spec.algorithm)) {
+      throw new WalInvalidArgumentError(`unknown compression ${JSON.stringify(c)}`);
+    }
+    out.compression = spec.algorithm;
+    out.compressionThreshold = count((spec as { threshold?: number }).threshold, 'compression.threshold');
+    const level = (spec as { level?: number }).level;
+    if (level !== undefined && !Number.isInteger(level)) throw new WalInvalidArgumentError('compression.level must be an integer');
+    out.compressionLevel = level;
+  }
+  const e = options.encryption;
+  if (e !== undefined) {
+    if (typeof e !== 'object' || e === null || !Array.isArray(e.keys)) {
+      throw new WalInvalidArgumentError('encryption must be { keys: [{ id, key }], activeKeyId }');
+    }
+    out.encryptionKeys = e.keys.map((k, n) => {
+      if (!Number.isInteger(k?.id) || k.id <= 0 || k.id > 0xffffffff) {
+        throw new WalInvalidArgumentError(`encryption.keys[${n}].id must be a positive 32-bit integer`);
+      }
+      if (!(k.key instanceof Uint8Array) || k.key.byteLength !== 32) {
+        throw new WalInvalidArgumentError(`encryption.keys[${n}].key must be 32 bytes`);
+      }
+      return { id: k.id, key: Buffer.from(k.key) };
+    });
+    out.encryptionActive = count(e.activeKeyId, 'encryption.activeKeyId');
+  }
+  out.timestamps = options.timestamps;
   if (options.recovery !== undefined && !['tolerateTail', 'absolute', 'salvage'].includes(options.recovery)) {
     throw new WalInvalidArgumentError(`unknown recovery mode ${JSON.stringify(options.recovery)}`);
   }

@@ -16,18 +16,24 @@ export interface TransactionOptions {
  * none are in the log, never a part (the staging is in memory; the batch is
  * framed so recovery drops an incomplete one).
  */
-export class Transaction {
-  readonly #commitBatch: (items: Uint8Array[]) => number;
+export class Transaction<I = Uint8Array | string> {
+  readonly #encode: (value: I) => Uint8Array;
+  readonly #commitBatch: (records: Uint8Array[]) => number;
   readonly #deadline: number;
   #items: Uint8Array[] = [];
   #state: 'open' | 'committed' | 'rolledBack' = 'open';
 
   /** @internal */
-  constructor(commitBatch: (items: Uint8Array[]) => number, options: TransactionOptions) {
+  constructor(
+    encode: (value: I) => Uint8Array,
+    commitBatch: (records: Uint8Array[]) => number,
+    options: TransactionOptions,
+  ) {
     const t = options.timeoutMs;
     if (t !== undefined && (typeof t !== 'number' || !(t >= 0))) {
       throw new WalInvalidArgumentError('timeoutMs must be a non-negative number');
     }
+    this.#encode = encode;
     this.#commitBatch = commitBatch;
     this.#deadline = t === undefined ? Infinity : performance.now() + t;
   }
@@ -48,14 +54,13 @@ export class Transaction {
   }
 
   /**
-   * Stages a record (copied now, so later changes to `data` do not leak in).
-   * @param data the record
+   * Stages a record, encoded (and copied) now with the log's codec, so later
+   * changes to `value` do not leak in.
+   * @param value the record
    */
-  append(data: Uint8Array | string): this {
+  append(value: I): this {
     this.#checkOpen();
-    if (typeof data === 'string') this.#items.push(Buffer.from(data));
-    else if (data instanceof Uint8Array) this.#items.push(Buffer.from(data));
-    else throw new WalInvalidArgumentError('data must be a Uint8Array or a string');
+    this.#items.push(this.#encode(value));
     return this;
   }
 

@@ -10,9 +10,26 @@ import {
   WalInvalidArgumentError,
   WalOutOfRangeError,
 } from './errors';
+import { EventEmitter } from 'node:events';
+import diagnostics from 'node:diagnostics_channel';
+import { call } from './call';
+import { resolveCodec, type Codec, type CodecOption } from './codec';
 import { native, type NativeOptions, type NativeWal, type SyncNote } from './native';
 import { toNative, type WalOptions } from './options';
 import { Transaction, type TransactionOptions } from './transaction';
+
+/**
+ * `node:diagnostics_channel` channels walnut publishes to. Publishing costs
+ * nothing while a channel has no subscriber.
+ * - `walnut:append`: `{ wal, index, count }` after every append or batch;
+ * - `walnut:sync`: `{ wal, durableIndex }` after every completed sync;
+ * - `walnut:rotate`: `{ wal, segment, firstIndex, lastIndex }` when a full segment is sealed.
+ */
+export const channels = Object.freeze({
+  append: diagnostics.channel('walnut:append'),
+  sync: diagnostics.channel('walnut:sync'),
+  rotate: diagnostics.channel('walnut:rotate'),
+});
 
 // Node 20 has no Symbol.asyncDispose yet; this is the symbol Node 22+ uses.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
@@ -20,13 +37,16 @@ import { Transaction, type TransactionOptions } from './transaction';
 /** What a record can be given as; strings are stored as UTF-8. */
 export type RecordData = Uint8Array | string;
 
-/** A stored record. */
-export interface Entry {
+/** A stored record, decoded by the log's codec. */
+export interface Entry<T = Buffer> {
   /** Its log index. */
   index: number;
-  /** Its bytes (a copy the caller owns). */
-  data: Buffer;
+  /** Its value (for the default codec, a copy of its bytes that the caller owns). */
+  data: T;
 }
+
+/** What {@link Wal.append} takes: bytes or a string for the default codec, else the codec's type. */
+export type Input<T> = T extends Buffer ? RecordData : T;
 
 /** What opening the log found and did. */
 export interface RecoveryReport {
@@ -74,6 +94,8 @@ export interface WalStats {
   durableIndex: number;
   /** Bytes of RAM used by the index (4 per entry). */
   indexBytes: number;
+  /** What recovery found when the log was opened. */
+  recovery: RecoveryReport;
 }
 
 /** One segment file of a log, as {@link Wal.segments} lists it. */
@@ -99,14 +121,22 @@ export interface SegmentInfo {
 export interface EntriesOptions {
   /** First index (default: `firstIndex`). */
   from?: number;
+  /** Start at the first entry appended at or after this time (Unix ms); needs `timestamps: true`. */
+  fromTime?: number;
   /** Stop before this index (default: after `lastIndex` at each step). */
   to?: number;
+  /** Never go past the commit watermark ({@link Wal.commit}). */
+  committed?: boolean;
 }
 
 /** Options of {@link Wal.tail}. */
 export interface TailOptions {
   /** First index to yield (default: `firstIndex`). */
   from?: number;
+  /** Start at the first entry appended at or after this time (Unix ms); needs `timestamps: true`. */
+  fromTime?: number;
+  /** Yield only entries at or below the commit watermark, waiting for {@link Wal.commit}. */
+  committed?: boolean;
   /** Stops the iteration (the pending `next()` rejects with {@link AbortError}). */
   signal?: AbortSignal;
   /** Yield only entries already durable (covered by a completed sync). */
@@ -128,20 +158,22 @@ function checkIndex(i: unknown, what = 'index'): number {
   return i;
 }
 
-function call<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
 function isReadOnly(opts: NativeOptions): boolean {
   return opts.readOnly === true || opts.recovery === 'salvage';
 }
 
 function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The operation was aborted', { cause: signal.reason });
+}
+
+/** Events a {@link Wal} emits. */
+export interface WalEvents {
+  /** A full segment was sealed durably and a new one took over. */
+  rotate: [info: { segment: string; firstIndex: number; lastIndex: number }];
+  /** Entries were dropped: `after` (suffix) or `before` (prefix). */
+  truncate: [info: { kind: 'after' | 'before'; index: number }];
+  /** A sync completed; everything up to `durableIndex` is durable. */
+  sync: [info: { durableIndex: number }];
 }
 
 /**
@@ -152,6 +184,9 @@ function abortError(signal: AbortSignal): AbortError {
  * once a background sync thread has made the data durable, one sync serving
  * every write waiting at that moment (group commit).
  *
+ * The type parameter is the record type, set by the `codec` option:
+ * `Buffer` by default, `string` for `'utf8'`, any JSON value for `'json'`.
+ *
  * @example
  * ```ts
  * await using wal = await Wal.open('./my-log');
@@ -160,10 +195,11 @@ function abortError(signal: AbortSignal): AbortError {
  * for (const { index, data } of wal.entries()) console.log(index, data.toString());
  * ```
  */
-export class Wal implements AsyncDisposable {
+export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDisposable {
   readonly #native: NativeWal;
   readonly #dir: string;
   readonly #readOnly: boolean;
+  readonly #codec: Codec<T> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   #poison: WalError | undefined;
@@ -173,10 +209,12 @@ export class Wal implements AsyncDisposable {
   #syncInFlight = false;
   #change: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean) {
+  private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean, codec: Codec<T> | undefined) {
+    super();
     this.#native = nativeWal;
     this.#dir = dir;
     this.#readOnly = readOnly;
+    this.#codec = codec;
     this.#durable = nativeWal.durableIndex;
     if (!readOnly) nativeWal.setSyncListener((note: SyncNote) => this.#onSync(note));
   }
@@ -186,19 +224,22 @@ export class Wal implements AsyncDisposable {
    * its own; the returned log is ready for appends.
    *
    * @param dir directory of the log (created with mode 0700 if missing)
-   * @param options see {@link WalOptions}
+   * @param options see {@link WalOptions}; `codec` sets the record type
    * @throws {@link WalLockedError} when another handle or process has it open
    * @throws {@link WalCorruptError} when acknowledged data is damaged
    * @example
    * ```ts
    * const wal = await Wal.open('/var/lib/app/wal', { sync: { everyMs: 5 } });
+   * const events = await Wal.open<{ type: string }>('/var/lib/app/events', { codec: 'json' });
    * ```
    */
-  static async open(dir: string, options?: WalOptions): Promise<Wal> {
-    if (typeof dir !== 'string' || dir === '') throw new WalInvalidArgumentError('dir must be a non-empty string');
-    const opts = toNative(options);
+  static async open(dir: string, options?: WalOptions & { codec?: 'bytes' }): Promise<Wal<Buffer>>;
+  static async open(dir: string, options: WalOptions & { codec: 'utf8' }): Promise<Wal<string>>;
+  static async open<V = unknown>(dir: string, options: WalOptions & { codec: 'json' | Codec<V> }): Promise<Wal<V>>;
+  static async open<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> } = {}): Promise<Wal<V>> {
+    const { opts, codec } = Wal.#prepare<V>(dir, options);
     try {
-      return new Wal(await native.NativeWal.open(dir, opts), dir, isReadOnly(opts));
+      return new Wal<V>(await native.NativeWal.open(dir, opts, options.storage?.native), dir, isReadOnly(opts), codec);
     } catch (err) {
       throw fromNative(err);
     }
@@ -213,14 +254,19 @@ export class Wal implements AsyncDisposable {
    * const wal = Wal.openSync('./my-log');
    * ```
    */
-  static openSync(dir: string, options?: WalOptions): Wal {
+  static openSync(dir: string, options?: WalOptions & { codec?: 'bytes' }): Wal<Buffer>;
+  static openSync(dir: string, options: WalOptions & { codec: 'utf8' }): Wal<string>;
+  static openSync<V = unknown>(dir: string, options: WalOptions & { codec: 'json' | Codec<V> }): Wal<V>;
+  static openSync<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> } = {}): Wal<V> {
+    const { opts, codec } = Wal.#prepare<V>(dir, options);
+    const handle = call(() => native.NativeWal.openSync(dir, opts, options.storage?.native));
+    return new Wal<V>(handle, dir, isReadOnly(opts), codec);
+  }
+
+  static #prepare<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> }) {
     if (typeof dir !== 'string' || dir === '') throw new WalInvalidArgumentError('dir must be a non-empty string');
-    const opts = toNative(options);
-    return new Wal(
-      call(() => native.NativeWal.openSync(dir, opts)),
-      dir,
-      isReadOnly(opts),
-    );
+    const { codec, ...rest } = options ?? {};
+    return { opts: toNative(rest), codec: resolveCodec<V>(codec) };
   }
 
   /** Directory of the log. */
@@ -246,6 +292,11 @@ export class Wal implements AsyncDisposable {
   /** Every entry up to this index survives a crash or power loss. */
   get durableIndex(): number {
     return this.#native.durableIndex;
+  }
+
+  /** The commit watermark set by {@link Wal.commit} (0 before the first). */
+  get commitIndex(): number {
+    return this.#native.commitIndex;
   }
 
   /** Whether {@link Wal.close} was called. */
@@ -282,23 +333,24 @@ export class Wal implements AsyncDisposable {
     return call(() => this.#native.segments());
   }
 
-  /** Counters and shape of the log. */
+  /** Counters and shape of the log, with the recovery report. */
   stats(): WalStats {
     this.#checkOpen();
-    return call(() => this.#native.stats());
+    return { ...call(() => this.#native.stats()), recovery: this.recovery };
   }
 
   /**
    * Appends one record and returns its index. Not durable until a sync
    * (unless `sync: 'always'`); use {@link Wal.write} to wait for durability.
-   * @param data bytes, or a string stored as UTF-8
+   * @param value bytes or a string (default codec), else a value of the codec's type
    * @example
    * ```ts
    * const index = wal.append(Buffer.from([1, 2, 3]));
    * ```
    */
-  append(data: RecordData): number {
+  append(value: Input<T>): number {
     this.#checkOpen();
+    const data = this.#codec ? this.#codec.encode(value as T) : (value as RecordData);
     let index: number;
     try {
       if (typeof data === 'string') index = this.#native.appendString(data);
@@ -307,7 +359,7 @@ export class Wal implements AsyncDisposable {
     } catch (err) {
       throw fromNative(err);
     }
-    this.#notifyChange();
+    this.#appended(index, 1);
     return index;
   }
 
@@ -320,21 +372,30 @@ export class Wal implements AsyncDisposable {
    * const first = wal.appendBatch(['a', 'b', 'c']); // first, first+1, first+2
    * ```
    */
-  appendBatch(items: readonly RecordData[]): number {
+  appendBatch(items: readonly Input<T>[]): number {
     this.#checkOpen();
     if (!Array.isArray(items) || items.length === 0) {
       throw new WalInvalidArgumentError('items must be a non-empty array');
     }
-    const bufs: Uint8Array[] = new Array(items.length);
-    const lengths = new Uint32Array(items.length);
+    return this.#appendEncoded(items.map((item, k) => this.#encode(item, `items[${k}]`)));
+  }
+
+  // The record bytes of a value: the codec's output, strings as UTF-8.
+  #encode(value: Input<T>, what: string): Uint8Array {
+    const item = this.#codec ? this.#codec.encode(value as T) : (value as RecordData);
+    const b = typeof item === 'string' ? Buffer.from(item) : item;
+    if (!(b instanceof Uint8Array)) throw new WalInvalidArgumentError(`${what} must be a Uint8Array or a string`);
+    return b;
+  }
+
+  // Appends already-encoded records as one atomic batch in one native call.
+  #appendEncoded(bufs: readonly Uint8Array[]): number {
+    this.#checkOpen();
+    const lengths = new Uint32Array(bufs.length);
     let total = 0;
-    for (let k = 0; k < items.length; k++) {
-      const item = items[k];
-      const b = typeof item === 'string' ? Buffer.from(item) : item;
-      if (!(b instanceof Uint8Array)) throw new WalInvalidArgumentError(`items[${k}] must be a Uint8Array or a string`);
-      bufs[k] = b;
-      lengths[k] = b.byteLength;
-      total += b.byteLength;
+    for (let k = 0; k < bufs.length; k++) {
+      lengths[k] = bufs[k].byteLength;
+      total += bufs[k].byteLength;
     }
     const packed = Buffer.allocUnsafe(total);
     let at = 0;
@@ -343,7 +404,7 @@ export class Wal implements AsyncDisposable {
       at += b.byteLength;
     }
     const first = call(() => this.#native.appendPacked(packed, lengths));
-    this.#notifyChange();
+    this.#appended(first, bufs.length);
     return first;
   }
 
@@ -351,15 +412,15 @@ export class Wal implements AsyncDisposable {
    * Appends a record and resolves with its index once it is durable. Writes
    * waiting together share one sync (group commit); the sync runs on a
    * dedicated thread, never on the libuv pool.
-   * @param data the record
+   * @param value the record
    * @example
    * ```ts
    * await Promise.all(events.map((e) => wal.write(JSON.stringify(e))));
    * ```
    */
-  write(data: RecordData): Promise<number> {
+  write(value: Input<T>): Promise<number> {
     try {
-      return this.#awaitDurable(this.append(data));
+      return this.#awaitDurable(this.append(value));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -368,8 +429,12 @@ export class Wal implements AsyncDisposable {
   /**
    * Appends an atomic batch and resolves with its first index once durable.
    * @param items the records
+   * @example
+   * ```ts
+   * const first = await wal.writeBatch(['debit', 'credit']);
+   * ```
    */
-  writeBatch(items: readonly RecordData[]): Promise<number> {
+  writeBatch(items: readonly Input<T>[]): Promise<number> {
     try {
       const first = this.appendBatch(items);
       return this.#awaitDurable(first + items.length - 1).then(() => first);
@@ -397,6 +462,29 @@ export class Wal implements AsyncDisposable {
   }
 
   /**
+   * Moves the commit watermark to `index` (for example the Raft commit index
+   * after consensus) and makes it durable. Readers that ask for committed
+   * entries never go past it. It only moves forward; truncation below it pulls
+   * it back.
+   * @param index the new watermark, at most `lastIndex`
+   * @example
+   * ```ts
+   * await wal.commit(i);
+   * for await (const e of wal.tail({ committed: true })) replicate(e);
+   * ```
+   */
+  async commit(index: number): Promise<void> {
+    this.#checkOpen();
+    checkIndex(index);
+    try {
+      await this.#native.commit(index);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    this.#notifyChange();
+  }
+
+  /**
    * Reads (copies) the record at `index`.
    * @param index a log index in `[firstIndex, lastIndex]`
    * @throws {@link WalOutOfRangeError} outside the log
@@ -405,10 +493,26 @@ export class Wal implements AsyncDisposable {
    * const data = wal.read(1);
    * ```
    */
-  read(index: number): Buffer {
+  read(index: number): T {
     this.#checkOpen();
     checkIndex(index);
-    return call(() => this.#native.read(index));
+    const data = call(() => this.#native.read(index));
+    return this.#codec ? this.#codec.decode(data) : (data as T);
+  }
+
+  /**
+   * The time (Unix ms) the entry at `index` was appended, when the log stores
+   * timestamps (`timestamps: true`); `undefined` otherwise.
+   * @param index a log index
+   * @example
+   * ```ts
+   * new Date(wal.timestamp(i)!);
+   * ```
+   */
+  timestamp(index: number): number | undefined {
+    this.#checkOpen();
+    checkIndex(index);
+    return call(() => this.#native.timestamp(index)) ?? undefined;
   }
 
   /**
@@ -422,30 +526,32 @@ export class Wal implements AsyncDisposable {
    * const page = wal.readRange(100, 200, { maxBytes: 1 << 20 });
    * ```
    */
-  readRange(lo: number, hi: number, options: { maxBytes?: number } = {}): Entry[] {
+  readRange(lo: number, hi: number, options: { maxBytes?: number } = {}): Entry<T>[] {
     this.#checkOpen();
     checkIndex(lo, 'lo');
     checkIndex(hi, 'hi');
     const budget = options.maxBytes === undefined ? undefined : checkIndex(options.maxBytes, 'maxBytes');
     const datas = call(() => this.#native.readRange(lo, hi, budget));
-    return datas.map((data, k) => ({ index: lo + k, data }));
+    const codec = this.#codec;
+    return datas.map((data, k) => ({ index: lo + k, data: codec ? codec.decode(data) : (data as T) }));
   }
 
   /**
    * Iterates stored entries, reading lazily in chunks. It follows appends made
    * during the iteration until it reaches `to` or the end.
-   * @param options range
+   * @param options range, time and commit bounds
    * @example
    * ```ts
    * for (const { index, data } of wal.entries({ from: 10 })) { ... }
    * ```
    */
-  *entries(options: EntriesOptions = {}): IterableIterator<Entry> {
-    let next = checkIndex(options.from ?? this.firstIndex, 'from');
+  *entries(options: EntriesOptions = {}): IterableIterator<Entry<T>> {
+    let next = this.#start(options);
     const to = options.to === undefined ? Infinity : checkIndex(options.to, 'to');
     for (;;) {
       this.#checkOpen();
-      const end = Math.min(to, this.lastIndex + 1, next + RANGE_CHUNK);
+      const limit = options.committed ? this.commitIndex : this.lastIndex;
+      const end = Math.min(to, limit + 1, next + RANGE_CHUNK);
       if (next >= end) return;
       for (const e of this.readRange(next, end)) yield e;
       next = end;
@@ -454,23 +560,24 @@ export class Wal implements AsyncDisposable {
 
   /**
    * Follows the log: yields stored entries from `from`, then every new entry
-   * as it is appended (or, with `durable: true`, as it becomes durable). Ends
-   * when the log closes; an aborted `signal` rejects the pending step with
-   * {@link AbortError}.
-   * @param options start, abort signal, durability gate
+   * as it is appended (with `durable: true`, as it becomes durable; with
+   * `committed: true`, as the commit watermark passes it). Ends when the log
+   * closes; an aborted `signal` rejects the pending step with {@link AbortError}.
+   * @param options start, abort signal, durability or commit gate
    * @example
    * ```ts
    * const ac = new AbortController();
    * for await (const { index, data } of wal.tail({ from: 1, signal: ac.signal })) { ... }
    * ```
    */
-  async *tail(options: TailOptions = {}): AsyncIterableIterator<Entry> {
-    const { signal, durable = false } = options;
+  async *tail(options: TailOptions = {}): AsyncIterableIterator<Entry<T>> {
+    const { signal, durable = false, committed = false } = options;
     if (signal?.aborted) throw abortError(signal);
-    let next = checkIndex(options.from ?? this.firstIndex, 'from');
+    let next = this.#start(options);
     for (;;) {
       if (this.#closed) return;
-      const limit = durable ? this.#knownDurable() : this.lastIndex;
+      let limit = durable ? this.#knownDurable() : this.lastIndex;
+      if (committed) limit = Math.min(limit, this.commitIndex);
       while (next <= limit) {
         const end = Math.min(limit + 1, next + RANGE_CHUNK);
         for (const e of this.readRange(next, end)) {
@@ -495,9 +602,13 @@ export class Wal implements AsyncDisposable {
    * const first = tx.commit();
    * ```
    */
-  begin(options: TransactionOptions = {}): Transaction {
+  begin(options: TransactionOptions = {}): Transaction<Input<T>> {
     this.#checkOpen();
-    return new Transaction((items) => this.appendBatch(items), options);
+    return new Transaction<Input<T>>(
+      (value) => Buffer.from(this.#encode(value, 'data')),
+      (records) => this.#appendEncoded(records),
+      options,
+    );
   }
 
   /**
@@ -505,6 +616,10 @@ export class Wal implements AsyncDisposable {
    * {@link Wal.write} promises of dropped entries reject with
    * {@link WalOutOfRangeError}.
    * @param index last index to keep (`firstIndex - 1` drops everything)
+   * @example
+   * ```ts
+   * wal.truncateAfter(conflictIndex - 1);
+   * ```
    */
   truncateAfter(index: number): void {
     this.#checkOpen();
@@ -526,6 +641,7 @@ export class Wal implements AsyncDisposable {
     }
     this.#waiters = kept;
     this.#head = 0;
+    this.emit('truncate', { kind: 'after', index });
     this.#notifyChange();
   }
 
@@ -533,12 +649,17 @@ export class Wal implements AsyncDisposable {
    * Drops every entry before `index` (compaction); `firstIndex` becomes
    * `index`. Beyond `lastIndex + 1` the log restarts empty at `index`.
    * @param index first index to keep
+   * @example
+   * ```ts
+   * wal.truncateBefore(snapshotIndex + 1);
+   * ```
    */
   truncateBefore(index: number): void {
     this.#checkOpen();
     checkIndex(index);
     call(() => this.#native.truncateBefore(index));
     this.#durable = Math.max(this.#durable, this.#native.durableIndex);
+    this.emit('truncate', { kind: 'before', index });
     this.#notifyChange();
   }
 
@@ -547,6 +668,10 @@ export class Wal implements AsyncDisposable {
    * or be empty); the copy opens as a valid log. Appends may continue meanwhile.
    * @param dest destination directory
    * @returns the last index copied
+   * @example
+   * ```ts
+   * await wal.backup('/backups/wal-' + Date.now());
+   * ```
    */
   async backup(dest: string): Promise<number> {
     this.#checkOpen();
@@ -560,6 +685,10 @@ export class Wal implements AsyncDisposable {
   /**
    * Makes everything durable, writes a clean-shutdown mark and releases the
    * directory. Idempotent. Pending writes resolve (they are durable now).
+   * @example
+   * ```ts
+   * await wal.close();
+   * ```
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -579,7 +708,13 @@ export class Wal implements AsyncDisposable {
     return this.#closing;
   }
 
-  /** Closes synchronously (blocks the event loop for the final sync). */
+  /**
+   * Closes synchronously (blocks the event loop for the final sync).
+   * @example
+   * ```ts
+   * process.on('exit', () => wal.closeSync());
+   * ```
+   */
   closeSync(): void {
     if (this.#closing) return;
     this.#closed = true;
@@ -595,6 +730,19 @@ export class Wal implements AsyncDisposable {
   /** `await using wal = await Wal.open(dir)` closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  #start(options: { from?: number; fromTime?: number }): number {
+    if (options.fromTime !== undefined) {
+      const t = checkIndex(options.fromTime, 'fromTime');
+      return Math.max(call(() => this.#native.seekTime(t)), options.from ?? 0);
+    }
+    return checkIndex(options.from ?? this.firstIndex, 'from');
+  }
+
+  #appended(index: number, count: number): void {
+    if (channels.append.hasSubscribers) channels.append.publish({ wal: this, index, count });
+    this.#notifyChange();
   }
 
   #checkOpen(): void {
@@ -626,9 +774,16 @@ export class Wal implements AsyncDisposable {
     }
   }
 
-  // Runs on the JS thread once per completed sync: resolves every waiter the
-  // sync covered, then asks for the next sync if writes arrived meanwhile.
+  // Runs on the JS thread once per completed sync (or seal): resolves every
+  // waiter the sync covered, then asks for the next sync if writes arrived
+  // meanwhile.
   #onSync(note: SyncNote): void {
+    if (note.sealed) {
+      const info = note.sealed;
+      this.emit('rotate', info);
+      if (channels.rotate.hasSubscribers) channels.rotate.publish({ wal: this, ...info });
+      return;
+    }
     this.#syncInFlight = false;
     if (note.error) {
       const err = fromNative(new Error(note.error));
@@ -652,6 +807,8 @@ export class Wal implements AsyncDisposable {
       }
       this.#requestSync(ws[ws.length - 1].index);
     }
+    if (this.listenerCount('sync') > 0) this.emit('sync', { durableIndex: this.#durable });
+    if (channels.sync.hasSubscribers) channels.sync.publish({ wal: this, durableIndex: this.#durable });
     this.#notifyChange();
   }
 

@@ -18,6 +18,15 @@ use std::sync::Arc;
 pub enum SyncEvent {
     /// Everything up to this index is durable.
     Durable(u64),
+    /// A full segment's seal became durable (the segment rotated out).
+    Sealed {
+        /// File name of the segment.
+        segment: String,
+        /// Its first index.
+        first_index: u64,
+        /// Its last index.
+        last_index: u64,
+    },
     /// The sync failed and the log is poisoned.
     Failed {
         /// Stable error code.

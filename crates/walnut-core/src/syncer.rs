@@ -57,6 +57,13 @@ impl Shared {
         self.counters.record_sync(started.elapsed(), result.is_ok());
         match result {
             Ok(()) => {
+                for (seg, _) in &seals {
+                    self.emit(SyncEvent::Sealed {
+                        segment: seg.name.clone(),
+                        first_index: seg.first_index(),
+                        last_index: seg.last_index(),
+                    });
+                }
                 self.durable_index.fetch_max(target, Ordering::AcqRel);
                 self.wake_durable_waiters();
                 self.emit(SyncEvent::Durable(

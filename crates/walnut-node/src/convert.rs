@@ -1,8 +1,11 @@
 //! Conversions between JavaScript values and core types.
 
 use crate::error::invalid;
+use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use walnut_core::{Options, RecoveryMode, Retention, SyncPolicy};
+use walnut_core::{
+    Algorithm, Compression, Encryption, Key, Options, RecoveryMode, Retention, SyncPolicy,
+};
 
 /// Largest integer a JavaScript number holds exactly.
 pub const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
@@ -39,6 +42,25 @@ pub struct NativeOptions {
     pub retention_min_segments: Option<f64>,
     pub retention_max_segments: Option<f64>,
     pub prefault: Option<bool>,
+    /// `none`, `lz4`, `zstd` or `snappy`.
+    pub compression: Option<String>,
+    /// Records smaller than this many bytes are not compressed.
+    pub compression_threshold: Option<f64>,
+    /// zstd level.
+    pub compression_level: Option<i32>,
+    /// Encryption keys: ids with 32-byte keys.
+    pub encryption_keys: Option<Vec<NativeKey>>,
+    /// Id of the key for new segments.
+    pub encryption_active: Option<u32>,
+    /// Store the append time with each entry.
+    pub timestamps: Option<bool>,
+}
+
+/// An encryption key.
+#[napi(object)]
+pub struct NativeKey {
+    pub id: u32,
+    pub key: Buffer,
 }
 
 fn count(v: Option<f64>, what: &str) -> napi::Result<Option<u64>> {
@@ -78,6 +100,33 @@ impl NativeOptions {
                     .map(|x| x as usize),
             },
             prefault: self.prefault.unwrap_or(d.prefault),
+            compression: Compression {
+                algorithm: match self.compression.as_deref() {
+                    None | Some("none") => Algorithm::None,
+                    Some("lz4") => Algorithm::Lz4,
+                    Some("zstd") => Algorithm::Zstd(self.compression_level.unwrap_or(3)),
+                    Some("snappy") => Algorithm::Snappy,
+                    Some(other) => return Err(invalid(format!("unknown compression {other:?}"))),
+                },
+                threshold: count(self.compression_threshold, "compression threshold")?.unwrap_or(64)
+                    as usize,
+            },
+            encryption: match self.encryption_keys {
+                None => None,
+                Some(keys) => Some(Encryption {
+                    keys: keys
+                        .into_iter()
+                        .map(|k| {
+                            let key: [u8; 32] = k.key.as_ref().try_into().map_err(|_| {
+                                invalid(format!("encryption key {} must be 32 bytes", k.id))
+                            })?;
+                            Ok(Key { id: k.id, key })
+                        })
+                        .collect::<napi::Result<Vec<Key>>>()?,
+                    active: self.encryption_active.unwrap_or(0),
+                }),
+            },
+            timestamps: self.timestamps.unwrap_or(false),
         })
     }
 }
@@ -89,6 +138,16 @@ pub struct SyncNote {
     pub durable: f64,
     /// The error message (JSON, as for thrown errors) when the sync failed.
     pub error: Option<String>,
+    /// A segment whose seal became durable (it rotated out), if that is the news.
+    pub sealed: Option<NativeSealed>,
+}
+
+/// A segment that rotated out.
+#[napi(object)]
+pub struct NativeSealed {
+    pub segment: String,
+    pub first_index: f64,
+    pub last_index: f64,
 }
 
 /// A torn tail cut off at open.

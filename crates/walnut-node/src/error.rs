@@ -18,6 +18,13 @@ pub fn to_napi(e: Error) -> napi::Error {
             format!(r#","index":{index},"first":{first},"last":{last}"#)
         }
         Error::RecordTooLarge { size, max } => format!(r#","size":{size},"max":{max}"#),
+        Error::RaftCompacted { index, first } => format!(r#","index":{index},"first":{first}"#),
+        Error::RaftUnavailable { index, last } | Error::RaftLogGap { index, last } => {
+            format!(r#","index":{index},"last":{last}"#)
+        }
+        Error::RaftSnapshotOutOfDate { index, current } => {
+            format!(r#","index":{index},"current":{current}"#)
+        }
         _ => String::new(),
     };
     coded(e.code(), &e.to_string(), &details)

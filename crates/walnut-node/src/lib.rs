@@ -14,4 +14,5 @@
 mod bench;
 mod convert;
 mod error;
+mod memory;
 mod wal;

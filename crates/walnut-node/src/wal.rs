@@ -1,14 +1,25 @@
 //! `NativeWal`: one walnut log, as the TypeScript `Wal` class sees it.
 
 use crate::convert::{
-    index, js_index, NativeOptions, NativeRecovery, NativeSegment, NativeStats, SyncNote,
+    index, js_index, NativeOptions, NativeRecovery, NativeSealed, NativeSegment, NativeStats,
+    SyncNote,
 };
 use crate::error::{invalid, panicked, to_napi, IntoNapi};
+use crate::memory::NativeMemoryFs;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::sync::{Arc, Mutex};
+use walnut_core::fs::{FileSystem, OsFs};
 use walnut_core::{SyncEvent, Wal};
+
+/// The real file system, or the memory one the caller passed.
+fn file_system(storage: Option<&NativeMemoryFs>) -> Result<Arc<dyn FileSystem>> {
+    match storage {
+        Some(m) => m.current(),
+        None => Ok(Arc::new(OsFs)),
+    }
+}
 
 type SyncTsfn = ThreadsafeFunction<SyncNote, (), SyncNote, Status, false>;
 
@@ -41,9 +52,9 @@ where
     Ok(promise)
 }
 
-fn open_core(dir: String, options: NativeOptions) -> Result<NativeWal> {
+fn open_core(dir: String, options: NativeOptions, fs: Arc<dyn FileSystem>) -> Result<NativeWal> {
     let opts = options.into_core()?;
-    let wal = Wal::open(dir, opts).napi()?;
+    let wal = Wal::open_with(fs, dir, opts).napi()?;
     Ok(NativeWal {
         wal: Arc::new(wal),
         listener: Mutex::new(None),
@@ -54,14 +65,52 @@ fn open_core(dir: String, options: NativeOptions) -> Result<NativeWal> {
 impl NativeWal {
     /// Opens a log on the calling thread (recovery included).
     #[napi(factory, catch_unwind)]
-    pub fn open_sync(dir: String, options: NativeOptions) -> Result<NativeWal> {
-        open_core(dir, options)
+    pub fn open_sync(
+        dir: String,
+        options: NativeOptions,
+        storage: Option<&NativeMemoryFs>,
+    ) -> Result<NativeWal> {
+        open_core(dir, options, file_system(storage)?)
     }
 
     /// Opens a log on a thread of its own.
     #[napi(ts_return_type = "Promise<NativeWal>", catch_unwind)]
-    pub fn open(env: &Env, dir: String, options: NativeOptions) -> Result<Object<'_>> {
-        off_thread(env, move || open_core(dir, options))
+    pub fn open<'env>(
+        env: &'env Env,
+        dir: String,
+        options: NativeOptions,
+        storage: Option<&NativeMemoryFs>,
+    ) -> Result<Object<'env>> {
+        let fs = file_system(storage)?;
+        off_thread(env, move || open_core(dir, options, fs))
+    }
+
+    /// Moves the commit watermark to `index` and makes it durable (off the JS thread).
+    #[napi(ts_return_type = "Promise<void>", catch_unwind)]
+    pub fn commit<'env>(&self, env: &'env Env, index_: f64) -> Result<Object<'env>> {
+        let i = index(index_, "index")?;
+        let wal = self.wal.clone();
+        off_thread(env, move || wal.commit(i).napi())
+    }
+
+    /// The commit watermark.
+    #[napi(getter)]
+    pub fn commit_index(&self) -> f64 {
+        js_index(self.wal.commit_index())
+    }
+
+    /// The append time of an entry (Unix ms), if it carries one.
+    #[napi(catch_unwind)]
+    pub fn timestamp(&self, index_: f64) -> Result<Option<f64>> {
+        let i = index(index_, "index")?;
+        Ok(self.wal.timestamp(i).napi()?.map(|t| t as f64))
+    }
+
+    /// The first index whose timestamp is at or after `timeMs`.
+    #[napi(catch_unwind)]
+    pub fn seek_time(&self, time_ms: f64) -> Result<f64> {
+        let t = index(time_ms, "timeMs")?;
+        self.wal.seek_time(t).napi().map(js_index)
     }
 
     /// Appends one record; returns its index.
@@ -158,12 +207,27 @@ impl NativeWal {
                 SyncEvent::Durable(d) => SyncNote {
                     durable: d as f64,
                     error: None,
+                    sealed: None,
+                },
+                SyncEvent::Sealed {
+                    segment,
+                    first_index,
+                    last_index,
+                } => SyncNote {
+                    durable: -1.0,
+                    error: None,
+                    sealed: Some(NativeSealed {
+                        segment,
+                        first_index: js_index(first_index),
+                        last_index: js_index(last_index),
+                    }),
                 },
                 SyncEvent::Failed { code, message } => SyncNote {
                     durable: -1.0,
                     error: Some(
                         to_napi(walnut_core::Error::Poisoned(format!("{code}: {message}"))).reason,
                     ),
+                    sealed: None,
                 },
             };
             if let Ok(t) = for_core.lock() {

@@ -14,7 +14,14 @@
 //! (the "powersafe overwrite" property SQLite documents, which every
 //! append-only log depends on).
 //!
+//! Directory changes are kept in a *journal* until `sync_dir`: a crash may
+//! keep any prefix of it ([`MemoryFs::crash_with_dir_ops`]), as a file system
+//! that journals metadata in order (ext4, xfs) may have committed some of the
+//! changes on its own before the power went out.
+//!
 //! Faults ([`MemoryFsFault`]) make chosen operations fail, once or for good.
+//! A hook ([`MemoryFs::on_op`]) sees every operation as it completes, so a
+//! test can take a [`MemoryFs::snapshot`] "as after operation k" for every k.
 
 use super::{DirEntry, DirLock, EntryKind, FileSystem, MappedFile};
 use crate::region::Region;
@@ -42,6 +49,59 @@ pub enum FaultOp {
     Remove,
     /// `sync_dir`.
     SyncDir,
+    /// `open_mapped` (opening an existing file).
+    Open,
+    /// `list` (reading the directory).
+    List,
+}
+
+/// One completed (or failed) file-system operation, as the hook sees it.
+#[derive(Debug, Clone)]
+pub struct OpRecord {
+    /// Sequence number: 1 for the first operation of this file system.
+    pub seq: u64,
+    /// Which operation.
+    pub op: FaultOp,
+    /// The file or directory it acted on (the source of a rename).
+    pub path: PathBuf,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// Called after every operation; it may inspect or snapshot the file system
+/// (no lock of the file system is held while it runs).
+pub type OpHook = Arc<dyn Fn(&MemoryFs, &OpRecord) + Send + Sync>;
+
+/// A directory change not yet made durable by `sync_dir`.
+#[derive(Clone)]
+enum DirOp {
+    Link(PathBuf, Arc<MemFile>),
+    Unlink(PathBuf),
+    Rename(PathBuf, PathBuf),
+}
+
+impl DirOp {
+    fn dir(&self) -> Option<&Path> {
+        match self {
+            DirOp::Link(p, _) | DirOp::Unlink(p) | DirOp::Rename(p, _) => p.parent(),
+        }
+    }
+
+    fn apply(&self, names: &mut BTreeMap<PathBuf, Arc<MemFile>>) {
+        match self {
+            DirOp::Link(p, f) => {
+                names.insert(p.clone(), f.clone());
+            }
+            DirOp::Unlink(p) => {
+                names.remove(p);
+            }
+            DirOp::Rename(from, to) => {
+                if let Some(f) = names.remove(from) {
+                    names.insert(to.clone(), f);
+                }
+            }
+        }
+    }
 }
 
 /// A fault to inject: the next `times` calls of `op` fail with `errno`
@@ -73,6 +133,21 @@ struct MemFile {
     region: Region,
     durable: Mutex<Vec<u8>>,
     fs: Arc<Mutex<State>>,
+    /// The name the file was last given (for the operation log only).
+    path: Mutex<PathBuf>,
+}
+
+impl MemFile {
+    fn new(fs: &Arc<Mutex<State>>, path: &Path, image: &[u8], durable: Vec<u8>) -> Arc<MemFile> {
+        let region = Region::heap(image.len());
+        region.write(0, image);
+        Arc::new(MemFile {
+            region,
+            durable: Mutex::new(durable),
+            fs: fs.clone(),
+            path: Mutex::new(path.to_path_buf()),
+        })
+    }
 }
 
 impl MappedFile for MemFile {
@@ -81,15 +156,17 @@ impl MappedFile for MemFile {
     }
 
     fn sync(&self, off: usize, len: usize) -> io::Result<()> {
-        check_fault(&self.fs, FaultOp::Sync)?;
-        let start = off / PAGE * PAGE;
-        let end = (off + len)
-            .div_ceil(PAGE)
-            .saturating_mul(PAGE)
-            .min(self.region.len());
-        let mut durable = self.durable.lock();
-        durable[start..end].copy_from_slice(self.region.bytes(start, end - start));
-        Ok(())
+        let path = self.path.lock().clone();
+        let result = check_fault(&self.fs, FaultOp::Sync).map(|()| {
+            let start = off / PAGE * PAGE;
+            let end = (off + len)
+                .div_ceil(PAGE)
+                .saturating_mul(PAGE)
+                .min(self.region.len());
+            let mut durable = self.durable.lock();
+            durable[start..end].copy_from_slice(self.region.bytes(start, end - start));
+        });
+        finish(&self.fs, FaultOp::Sync, &path, result)
     }
 }
 
@@ -97,9 +174,25 @@ impl MappedFile for MemFile {
 struct State {
     files: BTreeMap<PathBuf, Arc<MemFile>>,
     durable_names: BTreeMap<PathBuf, Arc<MemFile>>,
+    /// Directory changes since the last `sync_dir` of their directory, in order.
+    journal: Vec<DirOp>,
     dirs: BTreeSet<PathBuf>,
     locks: BTreeSet<PathBuf>,
     faults: Vec<MemoryFsFault>,
+    ops: u64,
+    hook: Option<OpHook>,
+}
+
+impl State {
+    /// The durable namespace after the first `kept` journal entries reached
+    /// the disk.
+    fn names_after(&self, kept: usize) -> BTreeMap<PathBuf, Arc<MemFile>> {
+        let mut names = self.durable_names.clone();
+        for op in self.journal.iter().take(kept) {
+            op.apply(&mut names);
+        }
+        names
+    }
 }
 
 fn check_fault(state: &Mutex<State>, op: FaultOp) -> io::Result<()> {
@@ -115,6 +208,33 @@ fn check_fault(state: &Mutex<State>, op: FaultOp) -> io::Result<()> {
         }
     }
     Err(io::Error::from_raw_os_error(errno))
+}
+
+/// Counts an operation and runs the hook, outside every lock.
+fn finish<T>(
+    state: &Arc<Mutex<State>>,
+    op: FaultOp,
+    path: &Path,
+    result: io::Result<T>,
+) -> io::Result<T> {
+    let (seq, hook) = {
+        let mut st = state.lock();
+        st.ops += 1;
+        (st.ops, st.hook.clone())
+    };
+    if let Some(hook) = hook {
+        let fs = MemoryFs {
+            state: state.clone(),
+        };
+        let record = OpRecord {
+            seq,
+            op,
+            path: path.to_path_buf(),
+            ok: result.is_ok(),
+        };
+        hook(&fs, &record);
+    }
+    result
 }
 
 /// An in-memory [`FileSystem`]. Cloning shares the same files.
@@ -166,18 +286,84 @@ impl MemoryFs {
         self.state.lock().faults.clear();
     }
 
+    /// Installs (or with `None` removes) the function called after every
+    /// operation. A crash test uses it to snapshot the disk after each one.
+    pub fn on_op(&self, hook: Option<OpHook>) {
+        self.state.lock().hook = hook;
+    }
+
+    /// Operations performed so far (successful or not).
+    pub fn op_count(&self) -> u64 {
+        self.state.lock().ops
+    }
+
+    /// Directory changes not yet made durable by `sync_dir`; a crash may keep
+    /// any prefix of them (see [`MemoryFs::crash_with_dir_ops`]).
+    pub fn pending_dir_ops(&self) -> usize {
+        self.state.lock().journal.len()
+    }
+
+    /// An independent copy of this file system as it is now: volatile and
+    /// durable images, names and pending directory changes. Locks, faults and
+    /// the hook are not copied.
+    pub fn snapshot(&self) -> MemoryFs {
+        let st = self.state.lock();
+        let next = MemoryFs::new();
+        let mut copies: BTreeMap<*const MemFile, Arc<MemFile>> = BTreeMap::new();
+        let mut copy = |f: &Arc<MemFile>| -> Arc<MemFile> {
+            copies
+                .entry(Arc::as_ptr(f))
+                .or_insert_with(|| {
+                    let image = f.region.bytes(0, f.region.len());
+                    let durable = f.durable.lock().clone();
+                    MemFile::new(&next.state, &f.path.lock(), image, durable)
+                })
+                .clone()
+        };
+        let files = st.files.iter().map(|(p, f)| (p.clone(), copy(f))).collect();
+        let durable_names = st
+            .durable_names
+            .iter()
+            .map(|(p, f)| (p.clone(), copy(f)))
+            .collect();
+        let journal = st
+            .journal
+            .iter()
+            .map(|op| match op {
+                DirOp::Link(p, f) => DirOp::Link(p.clone(), copy(f)),
+                other => other.clone(),
+            })
+            .collect();
+        {
+            let mut nst = next.state.lock();
+            nst.files = files;
+            nst.durable_names = durable_names;
+            nst.journal = journal;
+            nst.dirs = st.dirs.clone();
+            nst.ops = st.ops;
+        }
+        next
+    }
+
     /// The file system as a power loss right now would leave it, with every
     /// unsynced page lost. Locks are not carried over (the process died).
     pub fn crash(&self) -> MemoryFs {
         self.crash_with(|_, _| PageFate::Lost)
     }
 
-    /// Number of pages of `path` whose volatile content differs from the
-    /// durable one (the pages a crash could treat in different ways).
+    /// The pages whose volatile content differs from the durable one, in the
+    /// files a crash keeping no pending directory change would leave (the
+    /// pages a crash could treat in different ways).
     pub fn dirty_pages(&self) -> Vec<(PathBuf, usize)> {
+        self.dirty_pages_with_dir_ops(0)
+    }
+
+    /// Like [`MemoryFs::dirty_pages`], for a crash that keeps the first
+    /// `kept` pending directory changes.
+    pub fn dirty_pages_with_dir_ops(&self, kept: usize) -> Vec<(PathBuf, usize)> {
         let st = self.state.lock();
         let mut out = Vec::new();
-        for (path, file) in &st.durable_names {
+        for (path, file) in &st.names_after(kept) {
             let durable = file.durable.lock();
             for page in 0..durable.len().div_ceil(PAGE) {
                 let start = page * PAGE;
@@ -193,12 +379,23 @@ impl MemoryFs {
     /// The file system after a power loss, with `fate(path, page)` deciding
     /// each unsynced page of each file whose name was durable. Names created,
     /// renamed or removed since the last `sync_dir` revert to their durable state.
-    pub fn crash_with(&self, mut fate: impl FnMut(&Path, usize) -> PageFate) -> MemoryFs {
+    pub fn crash_with(&self, fate: impl FnMut(&Path, usize) -> PageFate) -> MemoryFs {
+        self.crash_with_dir_ops(0, fate)
+    }
+
+    /// The file system after a power loss in which the first `kept` pending
+    /// directory changes reached the disk (in order) and the rest did not;
+    /// `fate(path, page)` decides each unsynced page of each surviving file.
+    pub fn crash_with_dir_ops(
+        &self,
+        kept: usize,
+        mut fate: impl FnMut(&Path, usize) -> PageFate,
+    ) -> MemoryFs {
         let st = self.state.lock();
         let next = MemoryFs::new();
         let mut nst = next.state.lock();
         nst.dirs = st.dirs.clone();
-        for (path, file) in &st.durable_names {
+        for (path, file) in &st.names_after(kept) {
             let mut image = file.durable.lock().clone();
             for page in 0..image.len().div_ceil(PAGE) {
                 let start = page * PAGE;
@@ -227,13 +424,7 @@ impl MemoryFs {
                     };
                 }
             }
-            let region = Region::heap(image.len());
-            region.write(0, &image);
-            let file = Arc::new(MemFile {
-                region,
-                durable: Mutex::new(image),
-                fs: next.state.clone(),
-            });
+            let file = MemFile::new(&next.state, path, &image, image.clone());
             nst.files.insert(path.clone(), file.clone());
             nst.durable_names.insert(path.clone(), file);
         }
@@ -241,18 +432,28 @@ impl MemoryFs {
         next
     }
 
+    /// Overwrites bytes of a file in place, in both its volatile and durable
+    /// images, as damage on the medium would (for corruption tests).
+    pub fn damage(&self, path: &Path, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        let st = self.state.lock();
+        let file = st.files.get(path).ok_or_else(|| not_found(path))?;
+        if offset + bytes.len() > file.region.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "damage beyond the end of the file",
+            ));
+        }
+        file.region.write(offset, bytes);
+        file.durable.lock()[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
     fn insert(&self, path: &Path, image: Vec<u8>, durable: Vec<u8>) -> Arc<MemFile> {
-        let region = Region::heap(image.len());
-        region.write(0, &image);
-        let file = Arc::new(MemFile {
-            region,
-            durable: Mutex::new(durable),
-            fs: self.state.clone(),
-        });
-        self.state
-            .lock()
-            .files
-            .insert(path.to_path_buf(), file.clone());
+        let file = MemFile::new(&self.state, path, &image, durable);
+        let mut st = self.state.lock();
+        st.files.insert(path.to_path_buf(), file.clone());
+        st.journal
+            .push(DirOp::Link(path.to_path_buf(), file.clone()));
         file
     }
 
@@ -263,6 +464,10 @@ impl MemoryFs {
         } else {
             Err(not_found(parent))
         }
+    }
+
+    fn finish<T>(&self, op: FaultOp, path: &Path, result: io::Result<T>) -> io::Result<T> {
+        finish(&self.state, op, path, result)
     }
 }
 
@@ -290,6 +495,7 @@ impl FileSystem for MemoryFs {
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        check_fault(&self.state, FaultOp::List)?;
         let st = self.state.lock();
         if !st.dirs.contains(dir) {
             return Err(not_found(dir));
@@ -314,29 +520,36 @@ impl FileSystem for MemoryFs {
     }
 
     fn create_mapped(&self, path: &Path, size: u64) -> io::Result<Arc<dyn MappedFile>> {
-        check_fault(&self.state, FaultOp::Create)?;
-        self.parent_exists(path)?;
-        if self.state.lock().files.contains_key(path) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
-        }
-        let size = size as usize;
-        Ok(self.insert(path, vec![0; size], vec![0; size]))
+        let result = (|| -> io::Result<Arc<dyn MappedFile>> {
+            check_fault(&self.state, FaultOp::Create)?;
+            self.parent_exists(path)?;
+            if self.state.lock().files.contains_key(path) {
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
+            }
+            let size = size as usize;
+            Ok(self.insert(path, vec![0; size], vec![0; size]))
+        })();
+        self.finish(FaultOp::Create, path, result)
     }
 
     fn open_mapped(&self, path: &Path, _writable: bool) -> io::Result<Arc<dyn MappedFile>> {
+        check_fault(&self.state, FaultOp::Open)?;
         let st = self.state.lock();
         let file = st.files.get(path).ok_or_else(|| not_found(path))?;
         Ok(file.clone())
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        check_fault(&self.state, FaultOp::WriteFile)?;
-        self.parent_exists(path)?;
-        if self.state.lock().files.contains_key(path) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
-        }
-        self.insert(path, data.to_vec(), data.to_vec());
-        Ok(())
+        let result = (|| {
+            check_fault(&self.state, FaultOp::WriteFile)?;
+            self.parent_exists(path)?;
+            if self.state.lock().files.contains_key(path) {
+                return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
+            }
+            self.insert(path, data.to_vec(), data.to_vec());
+            Ok(())
+        })();
+        self.finish(FaultOp::WriteFile, path, result)
     }
 
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -346,33 +559,43 @@ impl FileSystem for MemoryFs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        check_fault(&self.state, FaultOp::Rename)?;
-        let mut st = self.state.lock();
-        let file = st.files.remove(from).ok_or_else(|| not_found(from))?;
-        st.files.insert(to.to_path_buf(), file);
-        Ok(())
+        let result = (|| {
+            check_fault(&self.state, FaultOp::Rename)?;
+            let mut st = self.state.lock();
+            let file = st.files.remove(from).ok_or_else(|| not_found(from))?;
+            *file.path.lock() = to.to_path_buf();
+            st.files.insert(to.to_path_buf(), file);
+            st.journal
+                .push(DirOp::Rename(from.to_path_buf(), to.to_path_buf()));
+            Ok(())
+        })();
+        self.finish(FaultOp::Rename, from, result)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
-        check_fault(&self.state, FaultOp::Remove)?;
-        let mut st = self.state.lock();
-        st.files
-            .remove(path)
-            .map(|_| ())
-            .ok_or_else(|| not_found(path))
+        let result = (|| {
+            check_fault(&self.state, FaultOp::Remove)?;
+            let mut st = self.state.lock();
+            st.files.remove(path).ok_or_else(|| not_found(path))?;
+            st.journal.push(DirOp::Unlink(path.to_path_buf()));
+            Ok(())
+        })();
+        self.finish(FaultOp::Remove, path, result)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        check_fault(&self.state, FaultOp::SyncDir)?;
-        let mut st = self.state.lock();
-        st.durable_names.retain(|p, _| p.parent() != Some(dir));
-        let live: Vec<_> = st
-            .files
-            .iter()
-            .filter(|(p, _)| p.parent() == Some(dir))
-            .map(|(p, f)| (p.clone(), f.clone()))
-            .collect();
-        st.durable_names.extend(live);
-        Ok(())
+        let result = (|| {
+            check_fault(&self.state, FaultOp::SyncDir)?;
+            let mut st = self.state.lock();
+            let journal = std::mem::take(&mut st.journal);
+            let (done, pending): (Vec<_>, Vec<_>) =
+                journal.into_iter().partition(|op| op.dir() == Some(dir));
+            for op in &done {
+                op.apply(&mut st.durable_names);
+            }
+            st.journal = pending;
+            Ok(())
+        })();
+        self.finish(FaultOp::SyncDir, dir, result)
     }
 }

@@ -8,8 +8,9 @@
 
 mod memory;
 mod os;
+mod sigbus;
 
-pub use memory::{FaultOp, MemoryFs, MemoryFsFault, PageFate, PAGE};
+pub use memory::{FaultOp, MemoryFs, MemoryFsFault, OpHook, OpRecord, PageFate, PAGE};
 pub use os::OsFs;
 
 use crate::region::Region;
@@ -51,6 +52,12 @@ pub trait MappedFile: Send + Sync {
     /// Faults the pages in ahead of use, so the writer does not pay for page
     /// faults on the hot path. Best effort.
     fn prefault(&self) {}
+    /// Whether the mapping no longer shows the file: another process shrank
+    /// the file and the SIGBUS guard replaced the vanished pages with zeros.
+    /// Reads of such a file fail their checksums; syncs fail.
+    fn failed(&self) -> bool {
+        false
+    }
 }
 
 /// Operations the log performs on its directory. Implementations must be safe

@@ -2,6 +2,7 @@
 //! durability, `flock` for exclusion, `fsync` on the directory after changing
 //! its names.
 
+use super::sigbus::Guard;
 use super::{DirEntry, DirLock, EntryKind, FileSystem, MappedFile};
 use crate::region::Region;
 use memmap2::{Advice, MmapRaw};
@@ -19,11 +20,23 @@ pub struct OsFs;
 struct OsLock(#[allow(dead_code)] File); // the open descriptor holds the flock
 impl DirLock for OsLock {}
 
+/// A mapping registered with the SIGBUS guard for as long as it exists.
+struct GuardedMap {
+    // Declared first so it is dropped first: the range is unregistered
+    // before it is unmapped.
+    guard: Guard,
+    map: MmapRaw,
+}
+
 struct OsMapped {
-    map: Arc<MmapRaw>,
+    map: Arc<GuardedMap>,
     region: Region,
     // Kept open so the mapping's inode stays reachable for fdatasync-like calls.
     _file: File,
+}
+
+fn shrunk() -> io::Error {
+    io::Error::other("the file shrank under its mapping (truncated by another process)")
 }
 
 impl MappedFile for OsMapped {
@@ -35,13 +48,26 @@ impl MappedFile for OsMapped {
         if len == 0 {
             return Ok(());
         }
-        self.map.flush_range(off, len)
+        // Pages replaced after a SIGBUS are anonymous memory: msync would
+        // "succeed" without writing them anywhere.
+        if self.map.guard.failed() {
+            return Err(shrunk());
+        }
+        self.map.map.flush_range(off, len)?;
+        if self.map.guard.failed() {
+            return Err(shrunk());
+        }
+        Ok(())
+    }
+
+    fn failed(&self) -> bool {
+        self.map.guard.failed()
     }
 
     fn prefault(&self) {
         // Faulting pages in writable now keeps page faults off the append path.
         // Older kernels lack MADV_POPULATE_WRITE; then the writer faults lazily.
-        let _ = self.map.advise(Advice::PopulateWrite);
+        let _ = self.map.map.advise(Advice::PopulateWrite);
     }
 }
 
@@ -61,10 +87,13 @@ fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     } else {
         memmap2::MmapOptions::new().map_raw_read_only(&file)?
     };
-    let map = Arc::new(map);
+    let map = Arc::new(GuardedMap {
+        guard: Guard::register(map.as_ptr(), map.len()),
+        map,
+    });
     // SAFETY: the mapping lives as long as `map`, which the region keeps alive;
     // a read-only mapping is never written because read-only logs never write.
-    let region = unsafe { Region::new(map.as_mut_ptr(), map.len(), map.clone()) };
+    let region = unsafe { Region::new(map.map.as_mut_ptr(), map.map.len(), map.clone()) };
     Ok(Arc::new(OsMapped {
         map,
         region,

@@ -260,25 +260,22 @@ impl Segment {
         })?;
         let end = self.write_off();
         let bytes = self.region.bytes(0, end);
-        match frame::parse(bytes, off, self.seed) {
+        let why = match frame::parse(bytes, off, self.seed) {
             Parsed::Valid(h) if h.index == index && !h.is_marker() => {
                 let start = off + frame::HEADER_LEN;
-                Ok(f(&h, &bytes[start..start + h.len as usize]))
+                return Ok(f(&h, &bytes[start..start + h.len as usize]));
             }
-            Parsed::Valid(_) => Err(Error::corrupt(
-                &self.name,
-                off as u64,
-                index,
-                "frame holds another index",
-            )),
-            Parsed::Invalid(why) => Err(Error::corrupt(&self.name, off as u64, index, why)),
-            Parsed::End => Err(Error::corrupt(
-                &self.name,
-                off as u64,
-                index,
-                "frame is zeroed",
-            )),
-        }
+            Parsed::Valid(_) => "frame holds another index",
+            Parsed::Invalid(why) => why,
+            Parsed::End => "frame is zeroed",
+        };
+        // After the SIGBUS guard replaced vanished pages, say why they vanished.
+        let why = if self.file.failed() {
+            "the segment file shrank under its mapping (truncated by another process)"
+        } else {
+            why
+        };
+        Err(Error::corrupt(&self.name, off as u64, index, why))
     }
 
     /// The frame header of `index` without reading the payload (for Raft terms).

@@ -1,0 +1,200 @@
+//! Simulated power loss after every file-system operation of every workload,
+//! in the manner of ALICE and SQLite's crash tests (see `harness`).
+//!
+//! Each workload prints "N crash states x M page variants, 0 oracle
+//! violations". `WALNUT_LONG=1 cargo test --release -p walnut-core --test crash
+//! -- --nocapture` runs bigger workloads with more variants.
+
+mod harness;
+
+use harness::{run_lab, Driver};
+use walnut_core::{Options, Retention, SyncPolicy};
+
+/// Tiny segments, so that every workload rotates and seals often.
+fn opts(sync: SyncPolicy) -> Options {
+    Options {
+        segment_size: 16 << 10,
+        max_record_size: 4 << 10,
+        sync,
+        prefault: false,
+        ..Options::default()
+    }
+}
+
+/// Workload sizes are per episode; `Effort` decides how many episodes run.
+fn n(base: u64) -> u64 {
+    base
+}
+
+fn len(d: &mut Driver) -> usize {
+    d.rng.range(12, 700) as usize
+}
+
+#[test]
+fn append_without_a_sync_policy_acknowledged_by_sync() {
+    run_lab("append/none", opts(SyncPolicy::None), 1, |d| {
+        for _ in 0..n(330) {
+            let l = len(d);
+            d.append(l);
+            if d.rng.one_in(4) {
+                d.sync();
+            }
+        }
+    });
+}
+
+#[test]
+fn append_with_sync_always_acknowledged_by_return() {
+    run_lab("append/always", opts(SyncPolicy::Always), 2, |d| {
+        for _ in 0..n(160) {
+            let l = len(d);
+            d.append(l);
+        }
+    });
+}
+
+#[test]
+fn append_with_sync_every_bytes_acknowledged_by_wait_durable() {
+    run_lab(
+        "append/everyBytes",
+        opts(SyncPolicy::EveryBytes(2048)),
+        3,
+        |d| {
+            for _ in 0..n(260) {
+                let l = len(d);
+                d.append(l);
+                if d.rng.one_in(6) {
+                    d.wait_durable();
+                }
+            }
+        },
+    );
+}
+
+#[test]
+fn append_with_sync_every_ms_acknowledged_by_the_durable_index() {
+    run_lab("append/everyMs", opts(SyncPolicy::EveryMs(1)), 4, |d| {
+        for _ in 0..n(300) {
+            let l = len(d);
+            d.append(l);
+            if d.rng.one_in(5) {
+                std::thread::sleep(std::time::Duration::from_micros(300));
+                d.poll();
+            }
+            if d.rng.one_in(25) {
+                d.wait_durable();
+            }
+        }
+    });
+}
+
+#[test]
+fn atomic_batches_survive_whole_or_not_at_all() {
+    run_lab("append_batch", opts(SyncPolicy::None), 5, |d| {
+        for _ in 0..n(110) {
+            let k = d.rng.range(1, 6) as usize;
+            let lens: Vec<usize> = (0..k).map(|_| d.rng.range(12, 900) as usize).collect();
+            d.append_batch(&lens);
+            if d.rng.one_in(3) {
+                d.wait_durable();
+            }
+        }
+    });
+}
+
+#[test]
+fn rotation_through_many_tiny_segments() {
+    run_lab("rotation", opts(SyncPolicy::None), 6, |d| {
+        for _ in 0..n(110) {
+            let l = d.rng.range(1500, 4000) as usize;
+            d.append(l);
+            if d.rng.one_in(3) {
+                d.sync();
+            }
+        }
+    });
+}
+
+#[test]
+fn truncate_after_copies_the_prefix_and_renames_it_into_place() {
+    run_lab("truncate_after", opts(SyncPolicy::None), 7, |d| {
+        for step in 0..n(240) {
+            let l = len(d);
+            d.append(l);
+            if d.rng.one_in(4) {
+                d.sync();
+            }
+            if step % 30 == 29 {
+                let (first, last) = (d.wal().first_index(), d.wal().last_index());
+                // Sometimes a few entries back, sometimes into earlier segments.
+                let back = if d.rng.one_in(2) { 3 } else { 60 };
+                let to = last.saturating_sub(d.rng.range(1, back)).max(first - 1);
+                d.truncate_after(to);
+            }
+        }
+    });
+}
+
+#[test]
+fn truncate_before_writes_the_metadata_then_removes_segments() {
+    run_lab("truncate_before", opts(SyncPolicy::None), 8, |d| {
+        for step in 0..n(260) {
+            let l = len(d);
+            d.append(l);
+            if d.rng.one_in(4) {
+                d.sync();
+            }
+            if step % 40 == 39 {
+                let (first, last) = (d.wal().first_index(), d.wal().last_index());
+                // Mostly compaction; now and then a snapshot install beyond the end.
+                let to = if d.rng.one_in(4) {
+                    last + d.rng.range(2, 50)
+                } else {
+                    d.rng.range(first + 1, last)
+                };
+                d.truncate_before(to);
+            }
+        }
+    });
+}
+
+#[test]
+fn retention_drops_whole_segments_at_rotation() {
+    let o = Options {
+        retention: Retention {
+            max_segments: Some(3),
+            ..Retention::default()
+        },
+        ..opts(SyncPolicy::None)
+    };
+    run_lab("retention", o, 9, |d| {
+        for _ in 0..n(150) {
+            // A rotation keeps the two newest segments and the new one.
+            let firsts = d.segment_firsts();
+            let bound = firsts.len().checked_sub(2).map_or(1, |k| firsts[k]);
+            d.allow_first_up_to(bound);
+            let l = d.rng.range(200, 1500) as usize;
+            d.append(l);
+            d.settle_first();
+            if d.rng.one_in(3) {
+                d.sync();
+            }
+        }
+    });
+}
+
+#[test]
+fn reopen_after_clean_close_and_go_on() {
+    run_lab("reopen", opts(SyncPolicy::None), 10, |d| {
+        for _ in 0..n(8) {
+            for _ in 0..30 {
+                let l = len(d);
+                d.append(l);
+                if d.rng.one_in(5) {
+                    d.sync();
+                }
+            }
+            d.reopen();
+        }
+    });
+}

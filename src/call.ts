@@ -1,0 +1,15 @@
+/**
+ * Calls into the native layer, turning its errors into typed ones.
+ * @internal
+ * @module
+ */
+import { fromNative } from './errors';
+
+/** Runs `f`, rethrowing native errors as their `WalError` subclass. @internal */
+export function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw fromNative(err);
+  }
+}
