@@ -29,6 +29,7 @@ export type {
   SyncPolicy,
   WalOptions,
 } from './options';
+export { RaftStorage } from './raft';
 export type {
   ConfState,
   HardState,

@@ -15,4 +15,5 @@ mod bench;
 mod convert;
 mod error;
 mod memory;
+mod raft;
 mod wal;
