@@ -29,6 +29,19 @@ export type {
   SyncPolicy,
   WalOptions,
 } from './options';
+export { RaftStorage } from './raft';
+export type {
+  ConfState,
+  HardState,
+  RaftEntriesOptions,
+  RaftEntry,
+  RaftEntryInput,
+  RaftEntryType,
+  RaftStorageOptions,
+  SaveRequest,
+  Snapshot,
+  SnapshotMetadata,
+} from './raft';
 export { Transaction } from './transaction';
 export type { TransactionOptions } from './transaction';
 export {

@@ -15,3 +15,4 @@ export type NativeOptions = Binding.NativeOptions;
 export type NativeRecovery = Binding.NativeRecovery;
 export type NativeStats = Binding.NativeStats;
 export type SyncNote = Binding.SyncNote;
+export type NativeRaftStorage = Binding.NativeRaftStorage;
