@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 impl Wal {
     /// Reads (copies) the entry at `index`.
     pub fn read(&self, index: u64) -> Result<Entry> {
-        self.with_entry(index, EntryInfo::to_entry)
+        self.with_entry(index, EntryInfo::with_data)
     }
 
     /// Validates the entry at `index` and lends its payload to `f` (decoded,
@@ -170,7 +170,7 @@ impl Iterator for Entries {
             sh,
             self.seg.as_ref().unwrap(),
             self.next,
-            EntryInfo::to_entry,
+            EntryInfo::with_data,
         );
         self.next += 1;
         if r.is_err() {
@@ -194,7 +194,7 @@ pub struct EntryInfo {
 }
 
 impl EntryInfo {
-    fn to_entry(&self, data: &[u8]) -> Entry {
+    fn with_data(&self, data: &[u8]) -> Entry {
         Entry {
             index: self.index,
             term: self.term,

@@ -245,7 +245,7 @@ impl Preparer {
             .spawn(move || loop {
                 {
                     let mut s = st.0.lock();
-                    while !s.stop && !(s.wanted && s.ready.is_none()) {
+                    while !(s.stop || s.wanted && s.ready.is_none()) {
                         st.1.wait(&mut s);
                     }
                     if s.stop {
