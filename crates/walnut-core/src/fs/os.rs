@@ -5,7 +5,7 @@
 use super::sigbus::Guard;
 use super::{DirEntry, DirLock, EntryKind, FileSystem, MappedFile};
 use crate::region::Region;
-use memmap2::{Advice, MmapRaw};
+use memmap2::MmapRaw;
 use rustix::fs::{FallocateFlags, FlockOperation};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -67,7 +67,9 @@ impl MappedFile for OsMapped {
     fn prefault(&self) {
         // Faulting pages in writable now keeps page faults off the append path.
         // Older kernels lack MADV_POPULATE_WRITE; then the writer faults lazily.
-        let _ = self.map.map.advise(Advice::PopulateWrite);
+        // Other systems have no such advice (the writer faults lazily there too).
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = self.map.map.advise(memmap2::Advice::PopulateWrite);
     }
 }
 
