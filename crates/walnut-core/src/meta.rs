@@ -72,6 +72,12 @@ impl MetaStore {
             Err(e) => return Err(Error::io(format!("opening {name}"), e)),
         };
         let region = file.region();
+        if create && region.len() == 2 * slot_len {
+            // The page cache may hold a slot whose sync failed in a process
+            // that is gone: make what this open is about to trust durable.
+            file.sync(0, 2 * slot_len)
+                .ctx(|| format!("syncing {name}"))?;
+        }
         if region.len() != 2 * slot_len {
             return Err(Error::corrupt(
                 name,
@@ -90,7 +96,11 @@ impl MetaStore {
             (Some(a), Some(b)) => std::cmp::max_by_key(a, b, |x| x.0),
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => {
-                if region.bytes(0, 2 * slot_len).iter().any(|&x| x != 0) {
+                // One slot never written and the other invalid: the very first
+                // write was torn by a crash before its sync returned, so no
+                // value was ever stored. Only two invalid written slots are damage.
+                let zero = |at: usize| region.bytes(at, slot_len).iter().all(|&x| x == 0);
+                if !zero(0) && !zero(slot_len) {
                     return Err(Error::corrupt(name, 0, 0, "no metadata slot validates"));
                 }
                 (0, Vec::new())

@@ -138,11 +138,21 @@ impl Wal {
                     s
                 }
             };
-            // What recovery kept is made durable now, so that later frames may
-            // attest to it.
-            active
-                .sync_upto(active.write_off())
-                .ctx(|| format!("syncing {}", active.name))?;
+            // Recovery read the page cache, which may hold bytes that never
+            // reached the disk: the previous process died, or its sync
+            // failed, before they were synced. Everything recovery kept is
+            // made durable now, from the first byte, before this handle calls
+            // it durable and before later frames attest to it.
+            for s in &segments {
+                let upto = if s.is_sealed() {
+                    s.file_len()
+                } else {
+                    s.write_off()
+                };
+                s.file()
+                    .sync(0, upto)
+                    .ctx(|| format!("syncing {}", s.name))?;
+            }
             shared
                 .fs
                 .sync_dir(&shared.dir)
@@ -265,7 +275,8 @@ impl Wal {
         if let Some(p) = self.preparer.lock().take() {
             p.stop(&self.shared);
         }
-        let mut result = Ok(());
+        // A poisoned handle cannot promise durability: say so.
+        let mut result = self.shared.check_poison();
         if let Some(w) = w.as_mut() {
             if !self.shared.is_poisoned() {
                 result = self

@@ -65,6 +65,9 @@ impl Wal {
             segs.split_off(keep)
         };
         sh.last_index.store(index, Ordering::Release);
+        // From here on the entries after `index` are going away: nothing may
+        // report them durable, even if this truncation fails halfway.
+        sh.durable_index.fetch_min(index, Ordering::AcqRel);
         for s in later.iter().rev() {
             sh.fs
                 .remove(&sh.dir.join(&s.name))
@@ -81,7 +84,6 @@ impl Wal {
         }
         w.active = fresh;
         w.next_index = index + 1;
-        sh.durable_index.fetch_min(index, Ordering::AcqRel);
         if sh.commit_index.fetch_min(index, Ordering::AcqRel) > index {
             // Persisted too: new entries at the same indexes are not committed.
             if let Some(meta) = sh.meta.as_ref() {
