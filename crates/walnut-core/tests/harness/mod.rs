@@ -192,18 +192,40 @@ pub struct Driver {
     pub wal: Option<Wal>,
     pub model: Arc<Mutex<Model>>,
     pub rng: Rng,
+    /// Record failed calls in `errors` instead of panicking (fault tests).
+    pub tolerant: bool,
+    /// Failed calls: what was called, and the error.
+    pub errors: Vec<(String, walnut_core::Error)>,
+    /// Operations the file system had performed when the current handle
+    /// finished opening.
+    pub opened_at_op: u64,
 }
 
 impl Driver {
-    fn open(mem: MemoryFs, opts: Options, model: Arc<Mutex<Model>>, seed: u64) -> Driver {
+    /// Opens a fresh log on `mem` (panics if that fails).
+    pub fn open(mem: MemoryFs, opts: Options, model: Arc<Mutex<Model>>, seed: u64) -> Driver {
         let wal = Wal::open_with(Arc::new(mem.clone()), dir(), opts.clone())
             .expect("opening a fresh log");
+        Driver::open_with(mem, opts, model, seed, wal)
+    }
+
+    /// Drives a log opened by the caller.
+    pub fn open_with(
+        mem: MemoryFs,
+        opts: Options,
+        model: Arc<Mutex<Model>>,
+        seed: u64,
+        wal: Wal,
+    ) -> Driver {
         Driver {
-            mem,
             opts,
             wal: Some(wal),
             model,
             rng: Rng::new(seed),
+            tolerant: false,
+            errors: Vec::new(),
+            opened_at_op: mem.op_count(),
+            mem,
         }
     }
 
@@ -211,49 +233,70 @@ impl Driver {
         self.wal.as_ref().expect("the log is open")
     }
 
+    /// The result of a call: its value, or (tolerant mode) `None` with the
+    /// error recorded.
+    fn outcome<T>(&mut self, what: &str, r: walnut_core::Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) if self.tolerant => {
+                self.errors.push((what.to_string(), e));
+                None
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+
     fn note_durable(&self) {
-        let d = self.wal().durable_index();
-        self.model.lock().unwrap().ack(d);
+        if let Some(wal) = &self.wal {
+            let d = wal.durable_index();
+            self.model.lock().unwrap().ack(d);
+        }
     }
 
     /// Appends one record of `len` bytes (at least 12).
-    pub fn append(&mut self, len: usize) -> u64 {
-        let next = self.wal().last_index() + 1;
-        let data = self.model.lock().unwrap().intend(next, &[len]);
-        let i = self.wal().append(&data[0]).expect("append");
-        assert_eq!(i, next);
-        if self.opts.sync == walnut_core::SyncPolicy::Always {
-            // `append` returned under the always policy: the record is durable.
-            self.model.lock().unwrap().ack(i);
-        }
-        self.note_durable();
-        i
+    pub fn append(&mut self, len: usize) -> Option<u64> {
+        self.append_batch(&[len])
     }
 
     /// Appends an atomic batch of records with these lengths.
-    pub fn append_batch(&mut self, lens: &[usize]) -> u64 {
-        let next = self.wal().last_index() + 1;
+    pub fn append_batch(&mut self, lens: &[usize]) -> Option<u64> {
+        let wal = self.wal.as_ref()?;
+        let next = wal.last_index() + 1;
         let data = self.model.lock().unwrap().intend(next, lens);
-        let i = self.wal().append_batch(&data).expect("append_batch");
+        let r = if lens.len() == 1 {
+            wal.append(&data[0])
+        } else {
+            wal.append_batch(&data)
+        };
+        let i = self.outcome("append", r)?;
         assert_eq!(i, next);
+        self.model.lock().unwrap().appended(next, lens.len() as u64);
         if self.opts.sync == walnut_core::SyncPolicy::Always {
+            // `append` returned under the always policy: the batch is durable.
             self.model.lock().unwrap().ack(i + lens.len() as u64 - 1);
         }
         self.note_durable();
-        i
+        Some(i)
     }
 
     /// `sync()`: its return value is acknowledged.
     pub fn sync(&mut self) {
-        let d = self.wal().sync().expect("sync");
-        self.model.lock().unwrap().ack(d);
+        let Some(wal) = &self.wal else { return };
+        let r = wal.sync();
+        if let Some(d) = self.outcome("sync", r) {
+            self.model.lock().unwrap().ack(d);
+        }
     }
 
     /// `wait_durable(last)`: like `await wal.write()` in Node.
     pub fn wait_durable(&mut self) {
-        let last = self.wal().last_index();
-        assert!(self.wal().wait_durable(last, None).expect("wait_durable"));
-        self.model.lock().unwrap().ack(last);
+        let Some(wal) = &self.wal else { return };
+        let last = wal.last_index();
+        let r = wal.wait_durable(last, None);
+        if let Some(done) = self.outcome("wait_durable", r) {
+            assert!(done, "wait_durable without a timeout returned false");
+            self.model.lock().unwrap().ack(last);
+        }
     }
 
     /// Polls the durable index (what a `durableIndex` getter reports).
@@ -262,20 +305,24 @@ impl Driver {
     }
 
     pub fn truncate_after(&mut self, index: u64) {
+        let Some(wal) = &self.wal else { return };
         self.model.lock().unwrap().begin_truncate_after(index);
-        self.wal().truncate_after(index).expect("truncate_after");
+        let r = wal.truncate_after(index);
+        self.outcome("truncate_after", r);
         self.note_durable();
     }
 
     pub fn truncate_before(&mut self, index: u64) {
-        let last = self.wal().last_index();
+        let Some(wal) = &self.wal else { return };
+        let last = wal.last_index();
         self.model
             .lock()
             .unwrap()
             .begin_truncate_before(index, last);
-        self.wal().truncate_before(index).expect("truncate_before");
-        let first = self.wal().first_index();
-        self.model.lock().unwrap().end_truncate_before(first);
+        let r = wal.truncate_before(index);
+        if self.outcome("truncate_before", r).is_some() {
+            self.settle_first();
+        }
         self.note_durable();
     }
 
@@ -287,26 +334,40 @@ impl Driver {
 
     /// After a call that may have compacted: the first index is now settled.
     pub fn settle_first(&mut self) {
-        let first = self.wal().first_index();
-        self.model.lock().unwrap().end_truncate_before(first);
+        if let Some(wal) = &self.wal {
+            let first = wal.first_index();
+            self.model.lock().unwrap().end_truncate_before(first);
+        }
     }
 
     /// Closes cleanly and opens again on the same disk.
     pub fn reopen(&mut self) {
-        let wal = self.wal.take().expect("open");
-        wal.close().expect("close");
-        self.model.lock().unwrap().ack(wal.last_index());
+        let Some(wal) = self.wal.take() else { return };
+        let r = wal.close();
+        if self.outcome("close", r).is_some() {
+            self.model.lock().unwrap().ack(wal.last_index());
+        }
         drop(wal);
-        self.wal = Some(
-            Wal::open_with(Arc::new(self.mem.clone()), dir(), self.opts.clone())
-                .expect("reopen after a clean close"),
-        );
+        let r = Wal::open_with(Arc::new(self.mem.clone()), dir(), self.opts.clone());
+        self.wal = self.outcome("reopen", r);
+        self.opened_at_op = self.mem.op_count();
+        if let Some(wal) = &self.wal {
+            let (first, last) = (wal.first_index(), wal.last_index());
+            let found: Vec<(u64, u32)> = (first..=last)
+                .filter_map(|i| wal.read(i).ok())
+                .filter_map(|e| model::decode(&e.data))
+                .collect();
+            assert_eq!(wal.durable_index(), last, "a reopened log is durable");
+            self.model.lock().unwrap().relearn(&found, last);
+        }
     }
 
     fn close(&mut self) {
         if let Some(wal) = self.wal.take() {
-            wal.close().expect("close");
-            self.model.lock().unwrap().ack(wal.last_index());
+            let r = wal.close();
+            if self.outcome("close", r).is_some() {
+                self.model.lock().unwrap().ack(wal.last_index());
+            }
         }
     }
 

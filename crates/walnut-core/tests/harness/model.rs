@@ -102,16 +102,44 @@ impl Model {
         for (j, &len) in lens.iter().enumerate() {
             let i = next + j as u64;
             h.written.entry(i).or_default().push((self.gen, self.epoch));
-            if self.current.len() <= i as usize {
-                self.current.resize(i as usize + 1, 0);
-            }
-            self.current[i as usize] = self.gen;
             out.push(payload(i, self.gen, len));
         }
         h.boundaries
             .entry(next + lens.len() as u64 - 1)
             .or_insert(self.epoch);
         out
+    }
+
+    /// The append of `count` records from `next` (announced with
+    /// [`Model::intend`]) returned successfully: they are the log's content.
+    pub fn appended(&mut self, next: u64, count: u64) {
+        self.set_current(next..next + count, self.gen);
+    }
+
+    fn set_current(&mut self, range: std::ops::Range<u64>, gen: u32) {
+        if self.current.len() < range.end as usize {
+            self.current.resize(range.end as usize, 0);
+        }
+        for i in range {
+            self.current[i as usize] = gen;
+        }
+    }
+
+    /// A handle opened on the log and found these records (index, generation),
+    /// which it now reports durable: from here on they are what must survive.
+    /// (A failed call leaves the log between two states; recovery picks one.)
+    pub fn relearn(&mut self, found: &[(u64, u32)], last: u64) {
+        self.epoch += 1;
+        for &(i, gen) in found {
+            self.set_current(i..i + 1, gen);
+        }
+        self.acked = last;
+        self.history
+            .write()
+            .unwrap()
+            .boundaries
+            .entry(last)
+            .or_insert(self.epoch);
     }
 
     /// The API reported everything up to `index` durable.
