@@ -5,7 +5,8 @@
 # release does (napi artifacts + napi pre-publish, which writes the
 # optionalDependencies), installs both tarballs into a fresh project outside
 # the repository with no Rust toolchain on PATH and no network (npm
-# --offline, empty cache), then uses walnut from a CommonJS script, an ES
+# --offline: runtime dependencies, if walnut ever has any, must come from the
+# npm cache `npm ci` filled), then uses walnut from a CommonJS script, an ES
 # module and a TypeScript file checked with `tsc --noEmit`, and runs the
 # `walnut` bin. Needs `npm run build` first (dist/ and the .node file).
 #
@@ -73,11 +74,12 @@ node -e '
 (cd "$pkg/npm/$platform" && npm pack --silent --pack-destination "$work/tgz" >/dev/null)
 ls -l "$work/tgz"
 
-step "install into a fresh project: no Rust on PATH, no network, empty npm cache"
+step "install into a fresh project: no Rust on PATH, no network"
 # A PATH with node and npm only: cargo and rustc must be unreachable.
 mkdir -p "$work/bin" "$work/home" "$work/app"
 for tool in node npm npx; do ln -s "$(command -v "$tool")" "$work/bin/$tool"; done
-clean_env=(env -i "HOME=$work/home" "PATH=$work/bin" "npm_config_cache=$work/npm-cache" "npm_config_update_notifier=false")
+npm_cache="$(npm config get cache)"
+clean_env=(env -i "HOME=$work/home" "PATH=$work/bin" "npm_config_cache=$npm_cache" "npm_config_update_notifier=false")
 for tool in cargo rustc rustup; do
   if "${clean_env[@]}" /bin/sh -c "command -v $tool" >/dev/null 2>&1; then fail "$tool is reachable from the test PATH"; fi
 done
