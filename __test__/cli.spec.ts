@@ -394,3 +394,30 @@ test('the bin runs as a program and stops quietly when its reader goes away', as
   t.is(code, 0);
   t.is(err, '');
 });
+
+test('an encrypted log is verified and dumped with its keys from --key-file, and says so without them', async (t) => {
+  const { dir, cleanup } = tempDir('walnut-cli');
+  t.teardown(cleanup);
+  const key = Buffer.alloc(32, 7);
+  const wal = await Wal.open(dir, { ...SMALL, encryption: { keys: [{ id: 3, key }], activeKeyId: 3 } });
+  for (let i = 1; i <= 20; i++) wal.append(record(i));
+  await wal.close();
+  const keyFile = join(dir, '..', 'keys.txt');
+  writeFileSync(keyFile, `# the log's keys\n3:${key.toString('hex')}\n`);
+
+  const without = await cli(['verify', dir]);
+  t.is(without.code, 5);
+  t.regex(without.err, /ERR_WAL_BAD_KEY|bad encryption key/);
+  t.regex(without.err, /--key-file/);
+
+  const verified = await cli(['verify', '--json', '--key-file', keyFile, dir]);
+  t.is(verified.code, 0);
+  t.is(JSON.parse(verified.out).checked.records, 20);
+  const dumped = await cli(['dump', '--key-file', keyFile, '--from', '20', dir]);
+  t.is(dumped.out, `20\t${record(20)}\n`);
+
+  writeFileSync(keyFile, '3:not-hex\n');
+  const bad = await cli(['dump', '--key-file', keyFile, dir]);
+  t.is(bad.code, 2);
+  t.regex(bad.err, /keys\.txt:1: expected "<id>:<64 hex digits>"/);
+});

@@ -7,7 +7,7 @@ import { WalCorruptError } from '../errors';
 import { type Command, intOption, oneDir } from './command';
 import { escapeText, hexLines, utf8 } from './format';
 import { CliError, ExitCode } from './io';
-import { checkLogDir, describeDamage, openReadOnly, toCliError } from './open';
+import { checkLogDir, describeDamage, openReadOnly, readKeyFile, toCliError } from './open';
 import { Progress } from './progress';
 
 type Format = 'text' | 'hex' | 'json';
@@ -89,6 +89,7 @@ Options:
                      json: one object per line: {"index":1,"size":5,"utf8":"hello"},
                        with "base64" instead of "utf8" when the payload is not UTF-8
   --salvage          read a damaged log up to the damage (recovery mode 'salvage')
+  --key-file <file>  keys of an encrypted log, one per line: <id>:<64 hex digits>
   --no-progress      no progress bar (drawn on stderr when stderr is a terminal
                        and stdout is not)
   -h, --help         this help
@@ -105,6 +106,7 @@ Exit codes:
     limit: { type: 'string' },
     format: { type: 'string' },
     salvage: { type: 'boolean' },
+    'key-file': { type: 'string' },
     'no-progress': { type: 'boolean' },
   },
   async run(positionals, values, io, ctx) {
@@ -116,10 +118,12 @@ Exit codes:
     const limit = intOption(values, 'limit');
     const fromOpt = intOption(values, 'from');
     const toOpt = intOption(values, 'to');
+    const keyFile = values['key-file'];
+    const keys = typeof keyFile === 'string' ? readKeyFile(keyFile) : undefined;
     let wal;
     try {
       checkLogDir(dir);
-      wal = await openReadOnly(dir, values.salvage ? 'salvage' : 'tolerateTail');
+      wal = await openReadOnly(dir, values.salvage ? 'salvage' : 'tolerateTail', keys);
     } catch (err) {
       const e = toCliError(err, dir);
       if (err instanceof WalCorruptError) e.message += `\nto print the records before the damage: walnut dump --salvage ${dir}`;
@@ -178,7 +182,7 @@ Exit codes:
             ExitCode.DAMAGED,
           );
         }
-        throw err;
+        throw toCliError(err, dir);
       }
       await sink.flush();
       progress.done();

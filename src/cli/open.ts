@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WalCorruptError, WalError } from '../errors';
+import { WalBadKeyError, WalCorruptError, WalError } from '../errors';
 import type { RecoveryMode } from '../options';
 import { Wal } from '../wal';
 import { CliError, ExitCode } from './io';
@@ -52,9 +52,40 @@ export function checkLogDir(dir: string): LogDir {
   return { dir: abs, files };
 }
 
+/** Encryption keys for reading an encrypted log, by id. */
+export type Keys = { id: number; key: Uint8Array }[];
+
+/**
+ * Reads a key file: one key per line, `<id>:<64 hex digits>` (or `<id>
+ * <hex>`); blank lines and lines starting with `#` are ignored. Keys come
+ * from a file, not the command line, so they stay out of shell history and
+ * process listings.
+ */
+export function readKeyFile(file: string): Keys {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`--key-file ${file}: ${(err as Error).message}`, ExitCode.USAGE);
+  }
+  const keys: Keys = [];
+  text.split(/\r?\n/).forEach((raw, n) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(\d+)\s*[:\s]\s*([0-9a-fA-F]{64})$/.exec(line);
+    if (!m || Number(m[1]) <= 0 || Number(m[1]) > 0xffffffff) {
+      throw new CliError(`--key-file ${file}:${n + 1}: expected "<id>:<64 hex digits>"`, ExitCode.USAGE);
+    }
+    keys.push({ id: Number(m[1]), key: Buffer.from(m[2], 'hex') });
+  });
+  if (keys.length === 0) throw new CliError(`--key-file ${file}: no keys in it`, ExitCode.USAGE);
+  return keys;
+}
+
 /** Opens the log read-only: no lock is taken, nothing is written or removed. */
-export function openReadOnly(dir: string, recovery: RecoveryMode): Promise<Wal> {
-  return Wal.open(dir, { readOnly: true, recovery });
+export function openReadOnly(dir: string, recovery: RecoveryMode, keys?: Keys): Promise<Wal> {
+  const encryption = keys ? { keys, activeKeyId: keys[0].id } : undefined;
+  return Wal.open(dir, { readOnly: true, recovery, encryption });
 }
 
 /** Where damage is, in one line. */
@@ -69,6 +100,12 @@ export function toCliError(err: unknown, dir: string): CliError {
     return new CliError(
       `${dir}: the log is damaged: ${describeDamage(err)}\n` + `run \`walnut verify ${dir}\` for a full report`,
       ExitCode.DAMAGED,
+    );
+  }
+  if (err instanceof WalBadKeyError) {
+    return new CliError(
+      `${dir}: ${err.message}\nthe log is encrypted: give its keys with --key-file <file> (lines "<id>:<64 hex digits>")`,
+      ExitCode.FAILED,
     );
   }
   if (err instanceof WalError) return new CliError(`${dir}: ${err.message} (${err.code})`, ExitCode.FAILED);

@@ -11,7 +11,7 @@ import { type Command, oneDir } from './command';
 import { bytes, count } from './format';
 import { ExitCode, println } from './io';
 import { lockState, type LockState } from './lock';
-import { checkLogDir, describeDamage, openReadOnly, toCliError } from './open';
+import { checkLogDir, describeDamage, type Keys, openReadOnly, readKeyFile, toCliError } from './open';
 import { Progress } from './progress';
 import { damageOf, type DamageReport, scan } from './scan';
 
@@ -47,7 +47,7 @@ function sameSpot(a: DamageReport, b: { segment: string; offset: number }): bool
   return a.file === b.segment && a.offset === b.offset;
 }
 
-async function check(dir: string, progress: (total: number) => Progress): Promise<VerifyReport> {
+async function check(dir: string, keys: Keys | undefined, progress: (total: number) => Progress): Promise<VerifyReport> {
   const logDir = checkLogDir(dir);
   const report: VerifyReport = {
     dir: logDir.dir,
@@ -69,12 +69,12 @@ async function check(dir: string, progress: (total: number) => Progress): Promis
   // reads what is left before the damage. All three open read-only.
   let wal: Wal | undefined;
   try {
-    wal = await openReadOnly(logDir.dir, 'absolute');
+    wal = await openReadOnly(logDir.dir, 'absolute', keys);
   } catch (err) {
     if (!(err instanceof WalCorruptError)) throw err;
     const strict = damageOf(err);
     try {
-      wal = await openReadOnly(logDir.dir, 'tolerateTail');
+      wal = await openReadOnly(logDir.dir, 'tolerateTail', keys);
       const torn = wal.recovery.truncated;
       if (torn) report.tornTail = torn;
       if (!torn || !sameSpot(strict, torn)) report.damage.push(strict);
@@ -83,7 +83,7 @@ async function check(dir: string, progress: (total: number) => Progress): Promis
       report.opensWithDefaultRecovery = false;
       // The default mode's reason says why this is not a torn tail.
       report.damage.push(damageOf(err2));
-      wal = await openReadOnly(logDir.dir, 'salvage');
+      wal = await openReadOnly(logDir.dir, 'salvage', keys);
     }
   }
   try {
@@ -174,9 +174,10 @@ read-only: no lock is taken and nothing on disk changes, so it is safe to run
 next to a writer (it then checks a snapshot as of its start).
 
 Options:
-  --json         print the report as JSON on stdout
-  --no-progress  no progress bar (it is drawn on stderr only when that is a terminal)
-  -h, --help     this help
+  --json             print the report as JSON on stdout
+  --key-file <file>  keys of an encrypted log, one per line: <id>:<64 hex digits>
+  --no-progress      no progress bar (it is drawn on stderr only when that is a terminal)
+  -h, --help         this help
 
 Exit codes:
   0  clean: every record is intact
@@ -186,14 +187,17 @@ Exit codes:
   5  any other failure (I/O, permissions)`,
   options: {
     json: { type: 'boolean' },
+    'key-file': { type: 'string' },
     'no-progress': { type: 'boolean' },
   },
   async run(positionals, values, io, ctx) {
     const dir = oneDir(positionals);
     let report: VerifyReport;
     try {
+      const keyFile = values['key-file'];
       report = await check(
         dir,
+        typeof keyFile === 'string' ? readKeyFile(keyFile) : undefined,
         (total) =>
           new Progress(io.stderr, 'verify', total, {
             enabled: values['no-progress'] ? false : ctx.progress,
