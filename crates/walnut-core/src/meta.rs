@@ -115,6 +115,48 @@ impl MetaStore {
         }))
     }
 
+    /// Checks every byte of the file, for absolute recovery: each slot is
+    /// either never written (all zero) or valid with zeros after its payload.
+    /// A damaged superseded slot changes nothing a reader sees, but it is
+    /// damage all the same, and absolute mode refuses all damage.
+    pub fn verify_slots(&self) -> Result<()> {
+        let region = self.file.region();
+        for at in [0, self.slot_len] {
+            let slot = region.bytes(at, self.slot_len);
+            if slot.iter().all(|&x| x == 0) {
+                // Slots are written alternately from sequence 1 (the second
+                // slot) on: once the sequence reached 2, neither is blank.
+                if self.seq >= 2 {
+                    return Err(Error::corrupt(
+                        &self.name,
+                        at as u64,
+                        0,
+                        "metadata slot is blank",
+                    ));
+                }
+                continue;
+            }
+            let Some((_, payload)) = decode(slot) else {
+                return Err(Error::corrupt(
+                    &self.name,
+                    at as u64,
+                    0,
+                    "metadata slot does not validate",
+                ));
+            };
+            let end = SLOT_HEADER + payload.len();
+            if let Some(p) = slot[end..].iter().position(|&x| x != 0) {
+                return Err(Error::corrupt(
+                    &self.name,
+                    (at + end + p) as u64,
+                    0,
+                    "nonzero bytes after a metadata slot's value",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The stored value (empty if never written).
     pub fn get(&self) -> &[u8] {
         &self.current
@@ -162,6 +204,11 @@ pub struct LogMeta {
     pub epoch: u64,
     /// The application's commit watermark (0: none).
     pub commit_index: u64,
+    /// The last index when the log was last closed cleanly, or 0 while a
+    /// handle has it open (or after an unclean shutdown). Recovery treats it
+    /// as proof that everything up to it was durable, so damage that wipes
+    /// the last records *and* the close marker is not mistaken for a torn tail.
+    pub closed_at: u64,
 }
 
 impl Default for LogMeta {
@@ -170,6 +217,7 @@ impl Default for LogMeta {
             first_index: 1,
             epoch: 0,
             commit_index: 0,
+            closed_at: 0,
         }
     }
 }
@@ -177,10 +225,15 @@ impl Default for LogMeta {
 impl LogMeta {
     /// Encodes as bytes.
     pub fn encode(&self) -> Vec<u8> {
-        [self.first_index, self.epoch, self.commit_index]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect()
+        [
+            self.first_index,
+            self.epoch,
+            self.commit_index,
+            self.closed_at,
+        ]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect()
     }
 
     /// Decodes bytes written by [`LogMeta::encode`] (or by an older version,
@@ -198,6 +251,7 @@ impl LogMeta {
             first_index: field(0).unwrap_or(d.first_index),
             epoch: field(1).unwrap_or(d.epoch),
             commit_index: field(2).unwrap_or(d.commit_index),
+            closed_at: field(3).unwrap_or(d.closed_at),
         })
     }
 }

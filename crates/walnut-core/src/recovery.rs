@@ -308,6 +308,7 @@ pub(crate) fn recover(
     dir: &Path,
     opts: &Options,
     meta_first: u64,
+    closed_at: u64,
 ) -> Result<Recovered> {
     let started = Instant::now();
     let mode = opts.recovery;
@@ -459,10 +460,13 @@ pub(crate) fn recover(
                 d.index,
             )
         });
-        let attested =
-            own.as_ref()
-                .and_then(|b| b.max_attest)
-                .max(attested_in(fs, dir, &files[d.slot + 1..]));
+        // A clean close recorded in the metadata proves everything up to
+        // it durable, even if the damage also wiped the close marker.
+        let attested = own
+            .as_ref()
+            .and_then(|b| b.max_attest)
+            .max(attested_in(fs, dir, &files[d.slot + 1..]))
+            .max((closed_at > 0).then_some(closed_at));
         match mode {
             RecoveryMode::Salvage => report.damage = Some(as_error),
             _ if attested.is_some_and(|a| a >= d.index) => {

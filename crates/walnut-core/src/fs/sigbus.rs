@@ -22,9 +22,12 @@
 //! environment leaves the process's signal handlers alone.
 //!
 //! This is the only module of walnut that installs a signal handler; all of
-//! its `unsafe` is here.
+//! its `unsafe` is here. It is installed on Linux only for now (elsewhere
+//! mappings work unguarded).
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+#[cfg(target_os = "linux")]
+use std::sync::atomic::AtomicPtr;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Once;
 
 /// Mappings guarded at once (each segment and metadata file of each open log
@@ -53,8 +56,10 @@ const EMPTY: Slot = Slot {
 static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
 static INSTALL: Once = Once::new();
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+#[cfg(target_os = "linux")]
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
 /// The handler that was in place before ours (leaked, written once).
+#[cfg(target_os = "linux")]
 static PREVIOUS: AtomicPtr<libc::sigaction> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Registration of one mapped range; unregisters when dropped. Drop it
@@ -106,6 +111,13 @@ impl Drop for Guard {
     }
 }
 
+/// Other systems: the guard is not installed (mappings work unguarded).
+#[cfg(not(target_os = "linux"))]
+fn install() {
+    INSTALL.call_once(|| {});
+}
+
+#[cfg(target_os = "linux")]
 fn install() {
     INSTALL.call_once(|| {
         if std::env::var_os("WALNUT_NO_SIGBUS_GUARD").is_some_and(|v| v != "0" && !v.is_empty()) {
@@ -135,6 +147,7 @@ fn install() {
 }
 
 /// The signal handler. Async-signal-safe: atomics, `mmap` and `sigaction` only.
+#[cfg(target_os = "linux")]
 extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
     let addr = unsafe { (*info).si_addr() } as usize;
@@ -174,6 +187,7 @@ extern "C" fn on_sigbus(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
 
 /// Hands a fault that is not ours to the previous handler, or restores the
 /// default action so that returning re-raises the fault as before walnut.
+#[cfg(target_os = "linux")]
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let prev = PREVIOUS.load(Ordering::Acquire);
     // SAFETY: `prev` was written once by `install` before the handler could

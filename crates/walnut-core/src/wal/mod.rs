@@ -13,7 +13,7 @@ pub use writer::EntryRef;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{DirLock, FileSystem, OsFs};
 use crate::meta::{LogMeta, MetaStore};
-use crate::options::Options;
+use crate::options::{Options, RecoveryMode};
 use crate::recovery::{self, RecoveryReport};
 use crate::shared::{Shared, SyncListener};
 use crate::stats::Stats;
@@ -77,14 +77,31 @@ impl Wal {
             writer::remove_leftovers(fs.as_ref(), &dir)?;
         }
         let mut meta = MetaStore::open(fs.as_ref(), &dir, META_FILE, META_SLOT, writable)?;
-        let log_meta = match meta.as_mut() {
-            // A new epoch for every writable open keeps encryption nonces unique
-            // even where an index is written again after a torn tail.
-            Some(m) if writable => m.update_log(|lm| lm.epoch += 1)?,
+        if let (Some(m), RecoveryMode::Absolute) = (&meta, opts.recovery) {
+            m.verify_slots()?;
+        }
+        let stored = match meta.as_ref() {
             Some(m) => m.log_meta()?,
             None => LogMeta::default(),
         };
-        let recovered = recovery::recover(fs.as_ref(), &dir, &opts, log_meta.first_index)?;
+        let recovered = recovery::recover(
+            fs.as_ref(),
+            &dir,
+            &opts,
+            stored.first_index,
+            stored.closed_at,
+        )?;
+        let log_meta = match meta.as_mut() {
+            // A new epoch for every writable open keeps encryption nonces unique
+            // even where an index is written again after a torn tail. The
+            // clean-close mark is cleared in the same write, and only now that
+            // recovery has succeeded: a failed open must not lose it.
+            Some(m) if writable => m.update_log(|lm| {
+                lm.epoch += 1;
+                lm.closed_at = 0;
+            })?,
+            _ => stored,
+        };
         let transforms = Transforms::new(
             opts.compression,
             opts.encryption.as_ref(),
@@ -282,13 +299,24 @@ impl Wal {
                 result = self
                     .shared
                     .sync_now()
-                    .and_then(|_| w.mark_clean_close(&self.shared));
+                    .and_then(|_| w.mark_clean_close(&self.shared))
+                    .and_then(|_| self.record_clean_close());
             }
         }
         self.shared.wake_durable_waiters();
         self.shared.wake_tailers();
         self.lock.lock().take();
         result
+    }
+
+    /// Notes the last index of a clean close in the metadata (see
+    /// [`LogMeta::closed_at`]).
+    fn record_clean_close(&self) -> Result<()> {
+        let last = self.last_index();
+        match &self.shared.meta {
+            Some(m) if last > 0 => m.lock().update_log(|lm| lm.closed_at = last).map(|_| ()),
+            _ => Ok(()),
+        }
     }
 
     fn writable(&self) -> Result<()> {
