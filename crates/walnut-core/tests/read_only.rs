@@ -42,6 +42,13 @@ fn a_read_only_open_of_a_torn_tail_reports_it_and_changes_nothing() {
     // A crash: no clean-close mark, and bytes of a half-written frame past
     // the end of the log.
     std::mem::forget(wal);
+    // The leaked handle's preparer thread allocates the next segment in the
+    // background; let it finish so it does not race the snapshots below.
+    let prepared = place.dir.join("next-segment.tmp");
+    let started = std::time::Instant::now();
+    while !prepared.exists() && started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
     f.seek(SeekFrom::Start(4096)).unwrap();
     f.write_all(b"half-written frame").unwrap();
