@@ -9,12 +9,73 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An in-memory storage backend. */
+export declare class NativeMemoryFs {
+  /** An empty in-memory file system. */
+  constructor()
+  /**
+   * Makes the next `times` calls of `operation` fail with `code` (every
+   * call from now on when `times` is omitted).
+   */
+  fail(operation: string, code: string, times?: number | undefined | null): void
+  /** Removes every pending fault. */
+  clearFaults(): void
+  /**
+   * Simulates power loss: from now on the storage holds only what was
+   * synced. Handles opened before are cut off from it; reopen the log.
+   */
+  crash(): void
+}
+
+/** Native Raft storage handle. */
+export declare class NativeRaftStorage {
+  /**
+   * Opens (recovering and finishing any interrupted update) on the
+   * storage's worker thread.
+   */
+  static open(dir: string, options: NativeOptions): Promise<NativeRaftStorage>
+  /** Hard state and membership. */
+  initialState(): NativeRaftState
+  /** Entries in `[lo, hi)` within a byte budget (at least one), packed. */
+  entries(lo: number, hi: number, maxBytes?: number | undefined | null): NativeEntries
+  /** The term of entry `i` (also of `firstIndex - 1`). */
+  term(i: number): number
+  /** First index held. */
+  get firstIndex(): number
+  /** Last index held. */
+  get lastIndex(): number
+  /** The stored snapshot (index 0 when none), image verified. */
+  snapshot(): NativeSnapshot
+  /** Named integers kept with the hard state. */
+  metaValues(): Record<string, number>
+  /** Saves snapshot, entries, hard state (one commit point) on the worker. */
+  save(req: NativeSave, data: Uint8Array, snapshotData: Uint8Array): Promise<void>
+  /** Stores a snapshot at `index` on the worker. */
+  createSnapshot(index: number, confState: NativeConfState, data: Uint8Array): Promise<NativeSnapshotMeta>
+  /** Installs a snapshot on the worker. */
+  applySnapshot(meta: NativeSnapshotMeta, data: Uint8Array): Promise<void>
+  /** Drops entries up to and including `index` on the worker. */
+  compact(index: number): Promise<void>
+  /** Closes after every queued write; the worker thread then ends. */
+  close(): Promise<void>
+  /** Whether the storage is closed. */
+  get closed(): boolean
+}
+
 /** A native log handle. */
 export declare class NativeWal {
   /** Opens a log on the calling thread (recovery included). */
-  static openSync(dir: string, options: NativeOptions): NativeWal
+  static openSync(dir: string, options: NativeOptions, storage?: NativeMemoryFs | undefined | null): NativeWal
   /** Opens a log on a thread of its own. */
-  static open(dir: string, options: NativeOptions): Promise<NativeWal>
+  static open(dir: string, options: NativeOptions, storage?: NativeMemoryFs | undefined | null): Promise<NativeWal>
+  /** Moves the commit watermark to `index` and makes it durable (off the JS thread). */
+  commit(index: number): Promise<void>
+  /** The commit watermark. */
+  get commitIndex(): number
+  /** The append time of an entry (Unix ms), if it carries one. */
+  timestamp(index: number): number | null
+  /** The first index whose timestamp is at or after `timeMs`. */
+  seekTime(timeMs: number): number
   /** Appends one record; returns its index. */
   append(data: Uint8Array): number
   /** Appends the UTF-8 bytes of a string; returns its index. */
@@ -57,6 +118,8 @@ export declare class NativeWal {
   stats(): NativeStats
   /** What recovery found when this handle opened. */
   recovery(): NativeRecovery
+  /** The segment files of the log, oldest first. */
+  segments(): Array<NativeSegment>
   /** Copies the log up to its durable index into `dest`, off the JS thread. */
   backup(dest: string): Promise<number>
   /** Closes the log off the JS thread (final sync included). */
@@ -85,12 +148,43 @@ export declare function benchCrc32c(data: Uint8Array): number
  */
 export declare function benchNoop(data: Uint8Array): number
 
+/** Cluster membership. */
+export interface NativeConfState {
+  voters: Array<number>
+  learners: Array<number>
+  votersOutgoing: Array<number>
+  learnersNext: Array<number>
+  autoLeave: boolean
+}
+
 /** Damage where a salvage-mode open stopped reading. */
 export interface NativeDamage {
   file: string
   offset: number
   index: number
   reason: string
+}
+
+/** Entries read, packed: payloads back to back in `data`. */
+export interface NativeEntries {
+  first: number
+  terms: Array<number>
+  types: Array<number>
+  lengths: Array<number>
+  data: Buffer
+}
+
+/** Term, vote and commit. */
+export interface NativeHardState {
+  term: number
+  vote: number
+  commit: number
+}
+
+/** An encryption key. */
+export interface NativeKey {
+  id: number
+  key: Buffer
 }
 
 /** Options as the TypeScript layer passes them (already defaulted there). */
@@ -109,6 +203,47 @@ export interface NativeOptions {
   retentionMinSegments?: number
   retentionMaxSegments?: number
   prefault?: boolean
+  /** `none`, `lz4`, `zstd` or `snappy`. */
+  compression?: string
+  /** Records smaller than this many bytes are not compressed. */
+  compressionThreshold?: number
+  /** zstd level. */
+  compressionLevel?: number
+  /** Encryption keys: ids with 32-byte keys. */
+  encryptionKeys?: Array<NativeKey>
+  /** Id of the key for new segments. */
+  encryptionActive?: number
+  /** Store the append time with each entry. */
+  timestamps?: boolean
+}
+
+/** The stored snapshot a Raft record names. */
+export interface NativePeekSnapshot {
+  index: number
+  term: number
+  /** Name of the image file (`raft-snap-<20 digits>`). */
+  file: string
+  bytes: number
+}
+
+/** The committed Raft state of a directory. */
+export interface NativeRaftPeek {
+  hardState: NativeHardState
+  confState: NativeConfState
+  /** Last index (and its term) compacted away; 0 for a new log. */
+  prevIndex: number
+  prevTerm: number
+  /** End of the committed log, and its term. */
+  lastIndex: number
+  lastTerm: number
+  snapshot?: NativePeekSnapshot
+  meta: Record<string, number>
+}
+
+/** Hard state and membership at start-up. */
+export interface NativeRaftState {
+  hardState: NativeHardState
+  confState: NativeConfState
 }
 
 /** What recovery found and did. */
@@ -122,6 +257,53 @@ export interface NativeRecovery {
   damage?: NativeDamage
   clean: boolean
   durationMs: number
+}
+
+/** What `save` changes besides the packed entry payloads. */
+export interface NativeSave {
+  hardState?: NativeHardState
+  confState?: NativeConfState
+  /** Metadata of a snapshot to install (its image is a separate argument). */
+  snapshot?: NativeSnapshotMeta
+  /** Index of the first entry. */
+  firstIndex: number
+  terms: Array<number>
+  types: Array<number>
+  lengths: Array<number>
+  /** Names of meta values to set or (with a null value) remove. */
+  metaNames: Array<string>
+  metaValues: Array<number | undefined | null>
+}
+
+/** A segment that rotated out. */
+export interface NativeSealed {
+  segment: string
+  firstIndex: number
+  lastIndex: number
+}
+
+/** One segment file of a log. */
+export interface NativeSegment {
+  name: string
+  firstIndex: number
+  lastIndex: number
+  fileBytes: number
+  usedBytes: number
+  sealed: boolean
+  createdMs: number
+}
+
+/** A snapshot with its image. */
+export interface NativeSnapshot {
+  meta: NativeSnapshotMeta
+  data: Buffer
+}
+
+/** Snapshot metadata. */
+export interface NativeSnapshotMeta {
+  index: number
+  term: number
+  confState: NativeConfState
 }
 
 /** Counters and shape of a log. */
@@ -149,10 +331,18 @@ export interface NativeTruncation {
   reason: string
 }
 
+/**
+ * The committed Raft state in `dir` (`null` for a plain log), read without
+ * opening the storage: no lock, no change.
+ */
+export declare function peekRaft(dir: string): NativeRaftPeek | null
+
 /** What the sync thread reports after each sync. */
 export interface SyncNote {
   /** Durable index after the sync (unchanged on failure). */
   durable: number
   /** The error message (JSON, as for thrown errors) when the sync failed. */
   error?: string
+  /** A segment whose seal became durable (it rotated out), if that is the news. */
+  sealed?: NativeSealed
 }

@@ -835,7 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeMemoryFs = nativeBinding.NativeMemoryFs
+module.exports.NativeRaftStorage = nativeBinding.NativeRaftStorage
 module.exports.NativeWal = nativeBinding.NativeWal
 module.exports.benchBuildProfile = nativeBinding.benchBuildProfile
 module.exports.benchCrc32c = nativeBinding.benchCrc32c
 module.exports.benchNoop = nativeBinding.benchNoop
+module.exports.peekRaft = nativeBinding.peekRaft

@@ -421,3 +421,35 @@ test('an encrypted log is verified and dumped with its keys from --key-file, and
   t.is(bad.code, 2);
   t.regex(bad.err, /keys\.txt:1: expected "<id>:<64 hex digits>"/);
 });
+
+test('inspect shows the committed Raft state of Raft storage, read without opening it', async (t) => {
+  const { dir, cleanup } = tempDir('walnut-cli');
+  t.teardown(cleanup);
+  const { RaftStorage } = await import('../src');
+  const rs = await RaftStorage.open(dir, SMALL);
+  const entries = Array.from({ length: 12 }, (_, i) => ({ index: i + 1, term: i < 6 ? 1 : 2, data: Buffer.from(`cmd ${i + 1}`) }));
+  await rs.save({
+    hardState: { term: 2, vote: 3, commit: 10 },
+    confState: { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false },
+    entries,
+  });
+  await rs.createSnapshot(8, { voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false }, Buffer.from('image'));
+  // The storage stays open: inspect must neither need nor take its lock.
+  const before = snapshot(dir);
+  const { code, out } = await cli(['inspect', '--json', dir]);
+  t.is(code, 0);
+  const raft = JSON.parse(out).raft;
+  t.deepEqual(raft.hardState, { term: 2, vote: 3, commit: 10 });
+  t.deepEqual([raft.confState.voters, raft.confState.learners], [[1, 2, 3], [4]]);
+  t.deepEqual([raft.lastIndex, raft.lastTerm], [12, 2]);
+  t.is(raft.snapshot.index, 8);
+  t.is(raft.snapshot.term, 2);
+  t.is(raft.snapshot.bytes, 5);
+  t.deepEqual(snapshot(dir), before);
+  const text = await cli(['inspect', dir]);
+  t.regex(text.out, /hard state term 2, vote 3, commit 10/);
+  t.regex(text.out, /members\s+voters \[1, 2, 3\], learners \[4\]/);
+  t.regex(text.out, /snapshot\s+index 8, term 2: raft-snap-\d{20}, 5 B/);
+  await rs.close();
+  t.is(JSON.parse((await cli(['inspect', '--json', await closedLog(t, 3)])).out).raft, null, 'a plain log has no Raft state');
+});

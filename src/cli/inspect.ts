@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WalCorruptError } from '../errors';
+import { native } from '../native';
 import type { RecoveryReport, SegmentInfo } from '../wal';
 import { type Command, oneDir } from './command';
 import { bytes, count, table, time } from './format';
@@ -23,7 +24,7 @@ function roleOf(name: string): string {
   if (name === 'next-segment.tmp') return 'segment allocated ahead of rotation';
   if (name === 'truncate.tmp') return 'truncation in progress (removed at the next writable open)';
   if (name === 'raft-meta') return 'Raft metadata: hard state, membership, snapshot';
-  if (/^raft-snap-\d{20}$/.test(name)) return `Raft snapshot image at index ${Number(name.slice(10))}`;
+  if (/^raft-snap-\d{20}$/.test(name)) return 'Raft snapshot image';
   if (name === 'raft-intent') return 'Raft update to finish at the next writable open';
   if (name.endsWith('.tmp')) return 'temporary file (removed at the next writable open)';
   return 'not part of walnut';
@@ -53,6 +54,33 @@ export interface InspectReport {
   segments: SegmentRow[];
   /** Every other file in the directory. */
   files: { name: string; bytes: number; role: string }[];
+  /** The committed Raft state, when the directory holds Raft storage. */
+  raft: RaftView | null;
+}
+
+/** What the Raft metadata (`raft-meta`) says, read without opening the storage. */
+export interface RaftView {
+  /** Term, vote and commit. */
+  hardState: { term: number; vote: number; commit: number };
+  /** Membership. */
+  confState: { voters: number[]; learners: number[]; votersOutgoing: number[]; learnersNext: number[]; autoLeave: boolean };
+  /** Last index compacted away (0: none) and its term. */
+  prevIndex: number;
+  prevTerm: number;
+  /** End of the committed log and its term; entries past it are cut at the next open. */
+  lastIndex: number;
+  lastTerm: number;
+  /** The stored snapshot. */
+  snapshot: { index: number; term: number; file: string; bytes: number } | null;
+  /** Application integers kept with the hard state. */
+  meta: Record<string, number>;
+}
+
+function readRaft(dir: string, files: string[]): RaftView | null {
+  // Only Raft storage has this file; a plain log skips the native call.
+  if (!files.includes('raft-meta')) return null;
+  const r = native.peekRaft(dir);
+  return r ? { ...r, snapshot: r.snapshot ?? null } : null;
 }
 
 async function gather(dir: string): Promise<InspectReport> {
@@ -94,6 +122,7 @@ async function gather(dir: string): Promise<InspectReport> {
       damage,
       segments,
       files,
+      raft: readRaft(logDir.dir, logDir.files),
     };
   } finally {
     await wal.close();
@@ -113,6 +142,24 @@ function recoveryLine(r: InspectReport): string {
     );
   }
   return rec.clean ? 'closed cleanly' : 'not closed cleanly (a crash, or a writer still running); no torn tail';
+}
+
+function raftLines(raft: RaftView, walLast: number): string[] {
+  const out = ['  raft'];
+  const row = (k: string, v: string): number => out.push(`    ${k.padEnd(11)}${v}`);
+  const h = raft.hardState;
+  row('hard state', `term ${count(h.term)}, vote ${h.vote === 0 ? 'none' : h.vote}, commit ${count(h.commit)}`);
+  const c = raft.confState;
+  const joint = c.votersOutgoing.length > 0 ? `; outgoing voters [${c.votersOutgoing.join(', ')}] (joint)` : '';
+  row('members', `voters [${c.voters.join(', ')}], learners [${c.learners.join(', ')}]${joint}`);
+  const ahead = walLast > raft.lastIndex ? ` (${count(walLast - raft.lastIndex)} uncommitted entries after it are cut at the next open)` : '';
+  row('log', `committed through ${count(raft.lastIndex)} (term ${count(raft.lastTerm)})${ahead}`);
+  if (raft.prevIndex > 0) row('compacted', `through ${count(raft.prevIndex)} (term ${count(raft.prevTerm)})`);
+  const s = raft.snapshot;
+  row('snapshot', s ? `index ${count(s.index)}, term ${count(s.term)}: ${s.file}, ${bytes(s.bytes)}` : 'none');
+  const keys = Object.keys(raft.meta).sort();
+  if (keys.length > 0) row('meta', keys.map((k) => `${k}=${raft.meta[k]}`).join(', '));
+  return out;
 }
 
 function text(r: InspectReport): string[] {
@@ -153,6 +200,7 @@ function text(r: InspectReport): string[] {
   for (const line of table(['segment', 'first', 'last', 'records', 'used', 'size', 'state', 'created'], rows)) {
     out.push('  ' + line);
   }
+  if (r.raft) out.push('', ...raftLines(r.raft, r.lastIndex));
   if (r.files.length > 0) {
     out.push('');
     for (const line of table(

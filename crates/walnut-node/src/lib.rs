@@ -18,6 +18,7 @@
 mod bench;
 mod convert;
 mod error;
+mod inspect;
 mod memory;
 mod raft;
 mod wal;

@@ -40,11 +40,13 @@
 //! reopen always sees the state before an update or after it.
 
 pub mod intent;
+mod peek;
 pub mod record;
 pub mod snapfile;
 mod txn;
 mod types;
 
+pub use peek::peek;
 pub use types::{ConfState, HardState, NewEntry, Snapshot, SnapshotMeta, Update};
 
 use crate::error::{Error, Result};
