@@ -344,10 +344,16 @@ fn openraft_style_purge_beyond_the_end_and_truncate() {
     log.truncate_after(1).unwrap();
     assert_eq!(datas(&log, 1, 2), vec![(1, 1, "a".into())]);
     assert_eq!(
-        log.compact_to(1, 7).unwrap_err().code(),
+        log.compact_to(1, 7, &BTreeMap::new()).unwrap_err().code(),
         "ERR_WAL_INVALID_ARGUMENT"
     );
-    log.compact_to(5, 3).unwrap();
+    log.compact_to(
+        5,
+        3,
+        &[("purgedBy".to_string(), Some(2))].into_iter().collect(),
+    )
+    .unwrap();
+    assert_eq!(log.meta_value("purgedBy"), Some(2));
     assert_eq!(
         (log.first_index(), log.last_index(), log.term(5).unwrap()),
         (6, 5, 3)

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::frame::frame_len;
 use crate::segment::{header::FRAMES_START, trailer::TRAILER_LEN};
 use crate::EntryRef;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A change, fully worked out and validated, ready to be made durable.
@@ -67,12 +68,7 @@ impl RaftLog {
         if let Some(cs) = &u.conf_state {
             new.conf_state = cs.clone();
         }
-        for (name, value) in &u.meta {
-            match value {
-                Some(v) => new.meta.insert(name.clone(), *v),
-                None => new.meta.remove(name),
-            };
-        }
+        apply_meta(&mut new, &u.meta);
         let plan = Plan {
             new,
             image,
@@ -163,9 +159,15 @@ impl RaftLog {
 
     /// Drops every entry up to and including `index`, whose term is `term`,
     /// even beyond the last index (the log then restarts empty after it), as
-    /// openraft's `purge` may ask. Already compacted indexes are a no-op; a
-    /// held entry with another term is an invalid argument.
-    pub fn compact_to(&self, index: u64, term: u64) -> Result<()> {
+    /// openraft's `purge` may ask, and applies `meta` in the same update.
+    /// Already compacted indexes are a no-op; a held entry with another term
+    /// is an invalid argument.
+    pub fn compact_to(
+        &self,
+        index: u64,
+        term: u64,
+        meta: &BTreeMap<String, Option<u64>>,
+    ) -> Result<()> {
         let mut w = self.writer.lock();
         self.check(&w)?;
         let cur = self.record();
@@ -187,6 +189,7 @@ impl RaftLog {
         }
         new.prev_index = index;
         new.prev_term = term;
+        apply_meta(&mut new, meta);
         self.commit(&mut w, &cur, Plan::bare(new))
     }
 
@@ -353,6 +356,15 @@ impl<'a> Plan<'a> {
             image: None,
             entries: Vec::new(),
         }
+    }
+}
+
+fn apply_meta(rec: &mut RaftRecord, meta: &BTreeMap<String, Option<u64>>) {
+    for (name, value) in meta {
+        match value {
+            Some(v) => rec.meta.insert(name.clone(), *v),
+            None => rec.meta.remove(name),
+        };
     }
 }
 
