@@ -6,7 +6,17 @@
  * @module
  */
 
-/** Stable error codes. The values never change between versions. */
+/**
+ * Stable error codes. The values never change between versions.
+ * @example
+ * ```ts
+ * try {
+ *   wal.read(1_000_000);
+ * } catch (err) {
+ *   if (err instanceof WalError && err.code === WalErrorCode.OUT_OF_RANGE) console.log('no such record');
+ * }
+ * ```
+ */
 export const WalErrorCode = Object.freeze({
   /** The handle was closed. */
   CLOSED: 'ERR_WAL_CLOSED',
@@ -46,7 +56,15 @@ export const WalErrorCode = Object.freeze({
   RAFT_LOG_GAP: 'ERR_RAFT_LOG_GAP',
 } as const);
 
-/** One of the {@link WalErrorCode} values. */
+/**
+ * One of the {@link WalErrorCode} values.
+ * @example
+ * ```ts
+ * function retryable(code: WalErrorCode): boolean {
+ *   return code === WalErrorCode.NO_SPACE;
+ * }
+ * ```
+ */
 export type WalErrorCode = (typeof WalErrorCode)[keyof typeof WalErrorCode];
 
 /**
@@ -76,7 +94,14 @@ export class WalError extends Error {
   }
 }
 
-/** Thrown by any call on a closed handle. */
+/**
+ * Thrown by any call on a closed handle.
+ * @example
+ * ```ts
+ * await wal.close();
+ * wal.append('late'); // throws WalClosedError
+ * ```
+ */
 export class WalClosedError extends WalError {
   /** @param message description */
   constructor(message = 'the log is closed') {
@@ -84,7 +109,17 @@ export class WalClosedError extends WalError {
   }
 }
 
-/** The directory is locked by another handle or process. */
+/**
+ * The directory is locked by another handle or process.
+ * @example
+ * ```ts
+ * try {
+ *   await Wal.open('./data/wal');
+ * } catch (err) {
+ *   if (err instanceof WalLockedError) console.error('another process is writing ./data/wal');
+ * }
+ * ```
+ */
 export class WalLockedError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -92,7 +127,17 @@ export class WalLockedError extends WalError {
   }
 }
 
-/** Damage to stored data, with where it is. */
+/**
+ * Damage to stored data, with where it is.
+ * @example
+ * ```ts
+ * try {
+ *   wal.read(42);
+ * } catch (err) {
+ *   if (err instanceof WalCorruptError) console.error(`${err.file} at byte ${err.offset} (index ${err.index}): ${err.reason}`);
+ * }
+ * ```
+ */
 export class WalCorruptError extends WalError {
   /** Segment or metadata file name. */
   readonly file: string;
@@ -114,7 +159,17 @@ export class WalCorruptError extends WalError {
   }
 }
 
-/** An index outside the log (or beyond what a JS number holds exactly). */
+/**
+ * An index outside the log (or beyond what a JS number holds exactly).
+ * @example
+ * ```ts
+ * try {
+ *   wal.read(wal.lastIndex + 1);
+ * } catch (err) {
+ *   if (err instanceof WalOutOfRangeError) console.log(`the log holds ${err.first}..${err.last}`);
+ * }
+ * ```
+ */
 export class WalOutOfRangeError extends WalError {
   /** The index asked for. */
   readonly index: number;
@@ -133,7 +188,18 @@ export class WalOutOfRangeError extends WalError {
   }
 }
 
-/** A record larger than `maxRecordSize` (or a batch larger than a segment). */
+/**
+ * A record larger than `maxRecordSize` (or a batch larger than a segment).
+ * @example
+ * ```ts
+ * const wal = await Wal.open(dir, { maxRecordSize: 1024 });
+ * try {
+ *   wal.append(Buffer.alloc(4096));
+ * } catch (err) {
+ *   if (err instanceof WalRecordTooLargeError) console.log(err.size, '>', err.max); // 4096 > 1024
+ * }
+ * ```
+ */
 export class WalRecordTooLargeError extends WalError {
   /** Size of the refused record, in bytes. */
   readonly size: number;
@@ -149,7 +215,13 @@ export class WalRecordTooLargeError extends WalError {
   }
 }
 
-/** A wrong argument or option. */
+/**
+ * A wrong argument or option.
+ * @example
+ * ```ts
+ * await Wal.open(dir, { segmentSize: 1000 }); // throws: not a multiple of 4096
+ * ```
+ */
 export class WalInvalidArgumentError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -157,7 +229,19 @@ export class WalInvalidArgumentError extends WalError {
   }
 }
 
-/** The file system is full; nothing was written. Free space and retry. */
+/**
+ * The file system is full; nothing was written. Free space and retry.
+ * @example
+ * ```ts
+ * try {
+ *   await wal.write(record);
+ * } catch (err) {
+ *   if (!(err instanceof WalNoSpaceError)) throw err;
+ *   await deleteOldFiles(); // nothing was written: free space, then retry
+ *   await wal.write(record);
+ * }
+ * ```
+ */
 export class WalNoSpaceError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -165,7 +249,17 @@ export class WalNoSpaceError extends WalError {
   }
 }
 
-/** An I/O failure other than a full disk. */
+/**
+ * An I/O failure other than a full disk.
+ * @example
+ * ```ts
+ * try {
+ *   await wal.backup('/mnt/backup/wal');
+ * } catch (err) {
+ *   if (err instanceof WalIoError) console.error('backup failed:', err.message);
+ * }
+ * ```
+ */
 export class WalIoError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -173,7 +267,19 @@ export class WalIoError extends WalError {
   }
 }
 
-/** A sync failed; the handle refuses all work until the log is reopened. */
+/**
+ * A sync failed; the handle refuses all work until the log is reopened.
+ * @example
+ * ```ts
+ * try {
+ *   await wal.write(record);
+ * } catch (err) {
+ *   if (!(err instanceof WalPoisonedError)) throw err;
+ *   await wal.close().catch(() => {});
+ *   wal = await Wal.open(dir); // recovery decides what survived; never retry the sync
+ * }
+ * ```
+ */
 export class WalPoisonedError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -181,7 +287,16 @@ export class WalPoisonedError extends WalError {
   }
 }
 
-/** A transaction was committed after its timeout. */
+/**
+ * A transaction was committed after its timeout.
+ * @example
+ * ```ts
+ * const tx = wal.begin({ timeoutMs: 100 });
+ * tx.append('debit');
+ * await slowWork(); // takes longer than 100 ms
+ * tx.commit(); // throws WalTxExpiredError; nothing was written
+ * ```
+ */
 export class WalTxExpiredError extends WalError {
   /** @param message description */
   constructor(message = 'the transaction expired before commit') {
@@ -189,7 +304,14 @@ export class WalTxExpiredError extends WalError {
   }
 }
 
-/** A write on a read-only handle. */
+/**
+ * A write on a read-only handle.
+ * @example
+ * ```ts
+ * const ro = await Wal.open(dir, { readOnly: true });
+ * ro.append('x'); // throws WalReadOnlyError
+ * ```
+ */
 export class WalReadOnlyError extends WalError {
   /** @param message description */
   constructor(message = 'the log was opened read-only') {
@@ -197,7 +319,14 @@ export class WalReadOnlyError extends WalError {
   }
 }
 
-/** An encrypted entry needs a key that was not given, or does not authenticate with the one given. */
+/**
+ * An encrypted entry needs a key that was not given, or does not authenticate with the one given.
+ * @example
+ * ```ts
+ * const wal = await Wal.open(dir, { encryption: { keys: [{ id: 2, key: newKey }], activeKeyId: 2 } });
+ * wal.read(1); // written with key 1, which was not given: throws WalBadKeyError
+ * ```
+ */
 export class WalBadKeyError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -205,7 +334,13 @@ export class WalBadKeyError extends WalError {
   }
 }
 
-/** The log was written by another application (its `marker` differs). */
+/**
+ * The log was written by another application (its `marker` differs).
+ * @example
+ * ```ts
+ * await Wal.open(dir, { marker: 0xb111 }); // dir was written with another marker: throws WalForeignError
+ * ```
+ */
 export class WalForeignError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -213,7 +348,17 @@ export class WalForeignError extends WalError {
   }
 }
 
-/** A bug in walnut: a panic caught at the native boundary. */
+/**
+ * A bug in walnut: a panic caught at the native boundary.
+ * @example
+ * ```ts
+ * try {
+ *   wal.append(data);
+ * } catch (err) {
+ *   if (err instanceof WalInternalError) reportBug(err); // walnut caught its own bug; Node keeps running
+ * }
+ * ```
+ */
 export class WalInternalError extends WalError {
   /** @param message description */
   constructor(message: string) {
@@ -221,7 +366,17 @@ export class WalInternalError extends WalError {
   }
 }
 
-/** Raft storage: the index asked for was dropped by compaction (etcd's `ErrCompacted`). */
+/**
+ * Raft storage: the index asked for was dropped by compaction (etcd's `ErrCompacted`).
+ * @example
+ * ```ts
+ * try {
+ *   rs.entries(next, next + 100);
+ * } catch (err) {
+ *   if (err instanceof RaftCompactedError) sendSnapshot(rs.snapshot()); // the follower is too far behind
+ * }
+ * ```
+ */
 export class RaftCompactedError extends WalError {
   /** The index asked for. */
   readonly index: number;
@@ -237,7 +392,13 @@ export class RaftCompactedError extends WalError {
   }
 }
 
-/** Raft storage: the index asked for is beyond the last index (etcd's `ErrUnavailable`). */
+/**
+ * Raft storage: the index asked for is beyond the last index (etcd's `ErrUnavailable`).
+ * @example
+ * ```ts
+ * rs.entries(rs.lastIndex() + 1, rs.lastIndex() + 2); // throws RaftUnavailableError
+ * ```
+ */
 export class RaftUnavailableError extends WalError {
   /** The index asked for. */
   readonly index: number;
@@ -253,7 +414,14 @@ export class RaftUnavailableError extends WalError {
   }
 }
 
-/** Raft storage: a snapshot no newer than the stored one (etcd's `ErrSnapOutOfDate`). */
+/**
+ * Raft storage: a snapshot no newer than the stored one (etcd's `ErrSnapOutOfDate`).
+ * @example
+ * ```ts
+ * await rs.createSnapshot(50, confState, image);
+ * await rs.createSnapshot(40, confState, older); // throws RaftSnapshotOutOfDateError
+ * ```
+ */
 export class RaftSnapshotOutOfDateError extends WalError {
   /** Index of the refused snapshot. */
   readonly index: number;
@@ -269,7 +437,14 @@ export class RaftSnapshotOutOfDateError extends WalError {
   }
 }
 
-/** Raft storage: entries starting after `lastIndex + 1` (a hole in the log). */
+/**
+ * Raft storage: entries starting after `lastIndex + 1` (a hole in the log).
+ * @example
+ * ```ts
+ * const next = rs.lastIndex() + 1;
+ * await rs.save({ entries: [{ index: next + 1, term: 2, data }] }); // skips `next`: throws RaftLogGapError
+ * ```
+ */
 export class RaftLogGapError extends WalError {
   /** Index of the first entry given. */
   readonly index: number;
@@ -289,6 +464,16 @@ export class RaftLogGapError extends WalError {
  * A wait (tailing, a durable write) was aborted through its `AbortSignal`.
  * Like Node's own: `name` is `'AbortError'`, `code` is `'ABORT_ERR'`, and
  * `cause` is the signal's reason.
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * setTimeout(() => ac.abort(), 10_000);
+ * try {
+ *   for await (const e of wal.tail({ signal: ac.signal })) handle(e);
+ * } catch (err) {
+ *   if (!(err instanceof AbortError)) throw err; // stopped on purpose
+ * }
+ * ```
  */
 export class AbortError extends Error {
   /** Always `'ABORT_ERR'`, as in Node.js. */
