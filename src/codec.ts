@@ -18,13 +18,33 @@ import { WalInvalidArgumentError } from './errors';
  * ```
  */
 export interface Codec<T> {
-  /** Turns a value into the bytes to store (a string is stored as UTF-8). */
+  /**
+ * Turns a value into the bytes to store (a string is stored as UTF-8).
+ * @example
+ * ```ts
+ * const csv: Codec<string[]> = { encode: (row) => row.join(','), decode: (b) => b.toString().split(',') };
+ * csv.encode(['a', 'b']); // 'a,b'
+ * ```
+ */
   encode(value: T): Uint8Array | string;
-  /** Turns stored bytes back into a value. */
+  /**
+ * Turns stored bytes back into a value.
+ * @example
+ * ```ts
+ * csv.decode(Buffer.from('a,b')); // ['a', 'b']
+ * ```
+ */
   decode(data: Buffer): T;
 }
 
-/** A codec, by name or as an object. */
+/**
+ * A codec, by name or as an object.
+ * @example
+ * ```ts
+ * const events = await Wal.open('./events', { codec: 'json' }); // Wal<unknown>
+ * const lines = await Wal.open('./lines', { codec: 'utf8' }); // Wal<string>
+ * ```
+ */
 export type CodecOption<T> = 'bytes' | 'utf8' | 'json' | Codec<T>;
 
 const utf8: Codec<string> = {

@@ -6,10 +6,22 @@
 import { native, type NativeMemoryFs } from './native';
 import { call } from './call';
 
-/** Operations a {@link MemoryStorage} can be told to fail. */
+/**
+ * Operations a {@link MemoryStorage} can be told to fail.
+ * @example
+ * ```ts
+ * storage.fail('rename', 'EIO'); // the next segment rotation fails
+ * ```
+ */
 export type StorageOperation = 'sync' | 'create' | 'writeFile' | 'rename' | 'remove' | 'syncDir';
 
-/** Errors a {@link MemoryStorage} can inject. */
+/**
+ * Errors a {@link MemoryStorage} can inject.
+ * @example
+ * ```ts
+ * storage.fail('create', 'ENOSPC', { times: 1 }); // the disk is full once
+ * ```
+ */
 export type StorageErrorCode = 'EIO' | 'ENOSPC' | 'EDQUOT' | 'EROFS';
 
 /**
@@ -39,12 +51,24 @@ export class MemoryStorage {
    * @param operation which file-system operation fails
    * @param code the error it fails with
    * @param options `times`: how many calls fail
+ * @example
+ * ```ts
+ * storage.fail('sync', 'EIO', { times: 1 });
+ * await wal.write('x').catch((err) => err.code); // 'ERR_WAL_POISONED'
+ * ```
    */
   fail(operation: StorageOperation, code: StorageErrorCode = 'EIO', options: { times?: number } = {}): void {
     call(() => this.native.fail(operation, code, options.times));
   }
 
-  /** Removes every pending fault. */
+  /**
+ * Removes every pending fault.
+ * @example
+ * ```ts
+ * storage.fail('sync', 'EIO');
+ * storage.clearFaults(); // syncs succeed again (a poisoned log still needs reopening)
+ * ```
+ */
   clearFaults(): void {
     call(() => this.native.clearFaults());
   }
@@ -53,6 +77,12 @@ export class MemoryStorage {
    * Simulates power loss: from now on the storage holds only what was synced.
    * Logs opened before are cut off from it (as if their process died); open
    * the log again to see what survived.
+ * @example
+ * ```ts
+ * wal.append('not synced');
+ * storage.crash();
+ * const after = await Wal.open('app-log', { storage }); // only what was synced is there
+ * ```
    */
   crash(): void {
     call(() => this.native.crash());
