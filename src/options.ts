@@ -14,6 +14,11 @@ import type { NativeOptions } from './native';
  * - `{ everyMs: n }`: in the background at most `n` ms after an append.
  *
  * `write()` is durable when its promise resolves under every policy.
+ * @example
+ * ```ts
+ * const wal = await Wal.open(dir, { sync: { everyMs: 5 } }); // appends are durable within ~5 ms
+ * wal.append('event'); // returns at once
+ * ```
  */
 export type SyncPolicy = 'none' | 'always' | { everyBytes: number } | { everyMs: number };
 
@@ -23,10 +28,21 @@ export type SyncPolicy = 'none' | 'always' | { everyBytes: number } | { everyMs:
  *   reported in {@link Wal.recovery}; any other damage throws `WalCorruptError`;
  * - `'absolute'`: any damage throws, a torn tail included;
  * - `'salvage'`: read-only; keeps every record up to the first damage.
+ * @example
+ * ```ts
+ * const strict = await Wal.open(dir, { recovery: 'absolute' }); // refuse any damage, even a torn tail
+ * const rescue = await Wal.open(dir, { recovery: 'salvage' }); // read-only: what precedes the damage
+ * ```
  */
 export type RecoveryMode = 'tolerateTail' | 'absolute' | 'salvage';
 
-/** Retention for logs used as a stream (checked when a segment fills up). */
+/**
+ * Retention for logs used as a stream (checked when a segment fills up).
+ * @example
+ * ```ts
+ * const wal = await Wal.open(dir, { retention: { maxAgeMs: 24 * 3600_000, minSegments: 2 } });
+ * ```
+ */
 export interface RetentionOptions {
   /** Drop sealed segments whose newest entry is older than this. */
   maxAgeMs?: number;
@@ -41,6 +57,11 @@ export interface RetentionOptions {
  * size threshold (records smaller than it are stored as they are; default 64
  * bytes) and, for zstd, a level (default 3). Records that do not shrink are
  * stored as they are. Logs with mixed settings read back.
+ * @example
+ * ```ts
+ * await Wal.open(dir, { compression: 'lz4' });
+ * await Wal.open(dir, { compression: { algorithm: 'zstd', level: 9, threshold: 256 } });
+ * ```
  */
 export type CompressionOption =
   | 'none'
@@ -53,6 +74,11 @@ export type CompressionOption =
  * Authenticated encryption at rest (XChaCha20-Poly1305) of record payloads.
  * Give every key still needed to read the log; new segments use `activeKeyId`.
  * A missing or wrong key fails reads with `WalBadKeyError`, never garbage.
+ * @example
+ * ```ts
+ * const key = crypto.randomBytes(32); // keep it outside the log directory
+ * const wal = await Wal.open(dir, { encryption: { keys: [{ id: 1, key }], activeKeyId: 1 } });
+ * ```
  */
 export interface EncryptionOptions {
   /** Keys by id (nonzero); each key is 32 bytes. */
@@ -61,7 +87,18 @@ export interface EncryptionOptions {
   activeKeyId: number;
 }
 
-/** Options of {@link Wal.open}. */
+/**
+ * Options of {@link Wal.open}.
+ * @example
+ * ```ts
+ * const wal = await Wal.open('./data/wal', {
+ *   segmentSize: 16 << 20,
+ *   sync: { everyMs: 2 },
+ *   compression: 'lz4',
+ *   retention: { maxSegments: 64 },
+ * });
+ * ```
+ */
 export interface WalOptions {
   /** Bytes per segment file, a multiple of 4096 (default 64 MiB). */
   segmentSize?: number;
