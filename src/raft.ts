@@ -10,7 +10,14 @@ import { toNative, type RecoveryMode } from './options';
 // Node 20 has no Symbol.asyncDispose yet; this is the symbol Node 22+ uses.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
 
-/** The state a node persists before answering any message. */
+/**
+ * The state a node persists before answering any message.
+ * @example
+ * ```ts
+ * await rs.save({ hardState: { term: 3, vote: 2, commit: 41 } });
+ * rs.initialState().hardState; // { term: 3, vote: 2, commit: 41 }
+ * ```
+ */
 export interface HardState {
   /** Current term. */
   term: number;
@@ -20,7 +27,14 @@ export interface HardState {
   commit: number;
 }
 
-/** Cluster membership, as etcd's `ConfState`. */
+/**
+ * Cluster membership, as etcd's `ConfState`.
+ * @example
+ * ```ts
+ * const confState: ConfState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+ * await rs.save({ confState });
+ * ```
+ */
 export interface ConfState {
   /** Voters of the (incoming) configuration. */
   voters: number[];
@@ -34,10 +48,23 @@ export interface ConfState {
   autoLeave: boolean;
 }
 
-/** What a {@link RaftEntry} holds: the numbering of etcd-raft and raft-rs. */
+/**
+ * What a {@link RaftEntry} holds: the numbering of etcd-raft and raft-rs.
+ * @example
+ * ```ts
+ * await rs.save({ entries: [{ index: 9, term: 2, type: 'confChange', data: encodedChange }] });
+ * ```
+ */
 export type RaftEntryType = 'normal' | 'confChange' | 'confChangeV2';
 
-/** A log entry. */
+/**
+ * A log entry.
+ * @example
+ * ```ts
+ * const [e] = rs.entries(9, 10);
+ * console.log(e.index, e.term, e.type, e.data.length);
+ * ```
+ */
 export interface RaftEntry {
   /** Log index. */
   index: number;
@@ -49,10 +76,24 @@ export interface RaftEntry {
   data: Buffer;
 }
 
-/** An entry to save; `type` defaults to `'normal'`. */
+/**
+ * An entry to save; `type` defaults to `'normal'`.
+ * @example
+ * ```ts
+ * const entry: RaftEntryInput = { index: rs.lastIndex() + 1, term: 2, data: Buffer.from('put x=1') };
+ * await rs.save({ entries: [entry] });
+ * ```
+ */
 export type RaftEntryInput = Omit<RaftEntry, 'type' | 'data'> & { type?: RaftEntryType; data: Uint8Array };
 
-/** What a snapshot covers. */
+/**
+ * What a snapshot covers.
+ * @example
+ * ```ts
+ * const snap = await rs.createSnapshot(100, { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, image);
+ * snap.metadata; // { index: 100, term: rs.term(100), confState: ... }
+ * ```
+ */
 export interface SnapshotMetadata {
   /** Last index it covers. */
   index: number;
@@ -62,7 +103,14 @@ export interface SnapshotMetadata {
   confState: ConfState;
 }
 
-/** A snapshot: metadata and the application's state image. */
+/**
+ * A snapshot: metadata and the application's state image.
+ * @example
+ * ```ts
+ * const { metadata, data } = rs.snapshot();
+ * if (metadata.index > 0) restoreState(data);
+ * ```
+ */
 export interface Snapshot {
   /** What it covers (`index` 0: the empty snapshot). */
   metadata: SnapshotMetadata;
@@ -70,7 +118,14 @@ export interface Snapshot {
   data: Buffer;
 }
 
-/** An update for {@link RaftStorage.save}; every field is optional. */
+/**
+ * An update for {@link RaftStorage.save}; every field is optional.
+ * @example
+ * ```ts
+ * // One Ready from the Raft state machine, made durable crash-atomically:
+ * await rs.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
+ * ```
+ */
 export interface SaveRequest {
   /** New hard state (written last). */
   hardState?: HardState;
@@ -84,7 +139,13 @@ export interface SaveRequest {
   meta?: Record<string, number | null>;
 }
 
-/** Options of {@link RaftStorage.open}. */
+/**
+ * Options of {@link RaftStorage.open}.
+ * @example
+ * ```ts
+ * const rs = await RaftStorage.open('./node-1', { segmentSize: 16 << 20, recovery: 'absolute' });
+ * ```
+ */
 export interface RaftStorageOptions {
   /** Size of each segment file of the log. Default 64 MiB. */
   segmentSize?: number;
@@ -96,7 +157,13 @@ export interface RaftStorageOptions {
   prefault?: boolean;
 }
 
-/** Options of {@link RaftStorage.entries}. */
+/**
+ * Options of {@link RaftStorage.entries}.
+ * @example
+ * ```ts
+ * const page = rs.entries(lo, hi, { maxBytes: 1 << 20 }); // at most ~1 MiB, at least one entry
+ * ```
+ */
 export interface RaftEntriesOptions {
   /** Stop before the payloads exceed this many bytes (at least one entry is returned). */
   maxBytes?: number;
@@ -222,7 +289,14 @@ export class RaftStorage implements AsyncDisposable {
     return new RaftStorage(await settle(call(() => native.NativeRaftStorage.open(dir, opts))));
   }
 
-  /** Hard state and membership, as a Raft node reads them at start-up. */
+  /**
+ * Hard state and membership, as a Raft node reads them at start-up.
+ * @example
+ * ```ts
+ * const { hardState, confState } = rs.initialState();
+ * node.restart({ term: hardState.term, vote: hardState.vote, commit: hardState.commit, voters: confState.voters });
+ * ```
+ */
   initialState(): { hardState: HardState; confState: ConfState } {
     this.#open();
     return call(() => this.#native.initialState());
@@ -263,19 +337,35 @@ export class RaftStorage implements AsyncDisposable {
    * The term of entry `i`, from its frame header alone. Answers for
    * `firstIndex() - 1` too (the term of the compaction point).
    * @throws {@link RaftCompactedError} / {@link RaftUnavailableError} outside that range
+ * @example
+ * ```ts
+ * const prevTerm = rs.term(prevIndex); // matching a leader's AppendEntries
+ * ```
    */
   term(i: number): number {
     this.#open();
     return call(() => this.#native.term(safe(i, 'index')));
   }
 
-  /** First index held (entries below were compacted or covered by a snapshot). */
+  /**
+ * First index held (entries below were compacted or covered by a snapshot).
+ * @example
+ * ```ts
+ * if (next < rs.firstIndex()) sendSnapshot(rs.snapshot()); // the follower needs compacted entries
+ * ```
+ */
   firstIndex(): number {
     this.#open();
     return this.#native.firstIndex;
   }
 
-  /** Last index held (`firstIndex() - 1` when no entry is held). */
+  /**
+ * Last index held (`firstIndex() - 1` when no entry is held).
+ * @example
+ * ```ts
+ * await rs.save({ entries: [{ index: rs.lastIndex() + 1, term, data }] });
+ * ```
+ */
   lastIndex(): number {
     this.#open();
     return this.#native.lastIndex;
@@ -285,6 +375,11 @@ export class RaftStorage implements AsyncDisposable {
    * The stored snapshot, its image read and checksum-verified; the empty
    * snapshot (`metadata.index` 0) when none was stored.
    * @throws {@link WalCorruptError} when the image fails verification
+ * @example
+ * ```ts
+ * const snap = rs.snapshot();
+ * if (snap.metadata.index > 0) app.restore(snap.data);
+ * ```
    */
   snapshot(): Snapshot {
     this.#open();
@@ -292,7 +387,14 @@ export class RaftStorage implements AsyncDisposable {
     return { metadata: s.meta, data: s.data };
   }
 
-  /** Named integers kept with the hard state (dgraph's RaftId, GroupId...). */
+  /**
+ * Named integers kept with the hard state (dgraph's RaftId, GroupId...).
+ * @example
+ * ```ts
+ * await rs.save({ meta: { raftId: 1, groupId: 7 } });
+ * rs.meta(); // { raftId: 1, groupId: 7 }
+ * ```
+ */
   meta(): Record<string, number> {
     this.#open();
     return call(() => this.#native.metaValues());
@@ -362,6 +464,12 @@ export class RaftStorage implements AsyncDisposable {
    * {@link RaftStorage.compact} then drops the prefix it covers.
    * @throws {@link RaftSnapshotOutOfDateError} when `index` is not after the stored snapshot
    * @throws {@link RaftUnavailableError} when `index > lastIndex()`
+ * @example
+ * ```ts
+ * const applied = app.appliedIndex();
+ * await rs.createSnapshot(applied, rs.initialState().confState, app.serialize());
+ * await rs.compact(applied); // the log before the snapshot is no longer needed
+ * ```
    */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
     return this.#write(async () => {
@@ -378,6 +486,12 @@ export class RaftStorage implements AsyncDisposable {
    * Installs a snapshot received from the leader: the log restarts empty
    * after `snapshot.metadata.index` and the membership becomes the snapshot's.
    * @throws {@link RaftSnapshotOutOfDateError} when it is not newer than the stored one
+ * @example
+ * ```ts
+ * // A follower receives the leader's snapshot:
+ * await rs.applySnapshot({ metadata: msg.snapshot.metadata, data: msg.snapshot.data });
+ * rs.firstIndex(); // msg.snapshot.metadata.index + 1
+ * ```
    */
   applySnapshot(snapshot: { metadata: SnapshotMetadata; data: Uint8Array }): Promise<void> {
     return this.#write(() => {
@@ -394,23 +508,51 @@ export class RaftStorage implements AsyncDisposable {
    * Returns a promise because it writes durably (off the event loop).
    * @throws {@link RaftCompactedError} when `index < firstIndex()`
    * @throws {@link RaftUnavailableError} when `index > lastIndex()`
+ * @example
+ * ```ts
+ * await rs.compact(snapshotIndex);
+ * rs.firstIndex(); // snapshotIndex + 1
+ * rs.term(snapshotIndex); // still answers
+ * ```
    */
   compact(index: number): Promise<void> {
     return this.#write(() => this.#native.compact(safe(index, 'index')));
   }
 
-  /** Whether {@link RaftStorage.close} was called. */
+  /**
+ * Whether {@link RaftStorage.close} was called.
+ * @example
+ * ```ts
+ * await rs.close();
+ * rs.closed; // true
+ * ```
+ */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
 
-  /** Closes after every pending write; idempotent. */
+  /**
+ * Closes after every pending write; idempotent.
+ * @example
+ * ```ts
+ * process.on('SIGTERM', () => rs.close().then(() => process.exit(0)));
+ * ```
+ */
   close(): Promise<void> {
     this.#closing ??= settle(call(() => this.#native.close()));
     return this.#closing;
   }
 
-  /** `await using rs = await RaftStorage.open(dir)` closes it at the end of the scope. */
+  /**
+ * `await using rs = await RaftStorage.open(dir)` closes it at the end of the scope.
+ * @example
+ * ```ts
+ * {
+ *   await using rs = await RaftStorage.open('./node-1');
+ *   // ...
+ * } // closed here
+ * ```
+ */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
