@@ -24,6 +24,12 @@ import { Transaction, type TransactionOptions } from './transaction';
  * - `walnut:append`: `{ wal, index, count }` after every append or batch;
  * - `walnut:sync`: `{ wal, durableIndex }` after every completed sync;
  * - `walnut:rotate`: `{ wal, segment, firstIndex, lastIndex }` when a full segment is sealed.
+ * @example
+ * ```ts
+ * import diagnostics from 'node:diagnostics_channel';
+ * diagnostics.subscribe('walnut:sync', (msg) => metrics.gauge('wal.durable', (msg as { durableIndex: number }).durableIndex));
+ * channels.rotate.subscribe((msg) => console.log('sealed', (msg as { segment: string }).segment));
+ * ```
  */
 export const channels = Object.freeze({
   append: diagnostics.channel('walnut:append'),
@@ -34,10 +40,23 @@ export const channels = Object.freeze({
 // Node 20 has no Symbol.asyncDispose yet; this is the symbol Node 22+ uses.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
 
-/** What a record can be given as; strings are stored as UTF-8. */
+/**
+ * What a record can be given as; strings are stored as UTF-8.
+ * @example
+ * ```ts
+ * const records: RecordData[] = ['text', Buffer.from([1, 2]), new Uint8Array(8)];
+ * wal.appendBatch(records);
+ * ```
+ */
 export type RecordData = Uint8Array | string;
 
-/** A stored record, decoded by the log's codec. */
+/**
+ * A stored record, decoded by the log's codec.
+ * @example
+ * ```ts
+ * for (const { index, data } of wal.entries({ from: 10, to: 20 })) console.log(index, data.toString());
+ * ```
+ */
 export interface Entry<T = Buffer> {
   /** Its log index. */
   index: number;
@@ -45,10 +64,25 @@ export interface Entry<T = Buffer> {
   data: T;
 }
 
-/** What {@link Wal.append} takes: bytes or a string for the default codec, else the codec's type. */
+/**
+ * What {@link Wal.append} takes: bytes or a string for the default codec, else the codec's type.
+ * @example
+ * ```ts
+ * const events = await Wal.open<{ type: string }>(dir, { codec: 'json' });
+ * events.append({ type: 'login' }); // Input<{ type: string }> is the object itself
+ * ```
+ */
 export type Input<T> = T extends Buffer ? RecordData : T;
 
-/** What opening the log found and did. */
+/**
+ * What opening the log found and did.
+ * @example
+ * ```ts
+ * const wal = await Wal.open(dir);
+ * const r = wal.recovery;
+ * if (!r.clean) console.warn(`recovered ${r.entries} entries after a crash`, r.truncated ?? 'no torn tail');
+ * ```
+ */
 export interface RecoveryReport {
   /** The recovery mode used. */
   mode: 'tolerateTail' | 'absolute' | 'salvage';
@@ -70,7 +104,14 @@ export interface RecoveryReport {
   durationMs: number;
 }
 
-/** Counters and shape of a log. */
+/**
+ * Counters and shape of a log.
+ * @example
+ * ```ts
+ * const s = wal.stats();
+ * console.log(`${s.appends} appends, ${s.syncs} syncs, ${s.segments} segments, durable up to ${s.durableIndex}`);
+ * ```
+ */
 export interface WalStats {
   /** Entries appended through this handle. */
   appends: number;
@@ -98,7 +139,13 @@ export interface WalStats {
   recovery: RecoveryReport;
 }
 
-/** One segment file of a log, as {@link Wal.segments} lists it. */
+/**
+ * One segment file of a log, as {@link Wal.segments} lists it.
+ * @example
+ * ```ts
+ * for (const s of wal.segments()) console.log(s.name, s.firstIndex, s.lastIndex, s.sealed ? 'sealed' : 'active');
+ * ```
+ */
 export interface SegmentInfo {
   /** File name inside the log directory. */
   name: string;
@@ -117,7 +164,13 @@ export interface SegmentInfo {
   createdMs: number;
 }
 
-/** Options of {@link Wal.entries}. */
+/**
+ * Options of {@link Wal.entries}.
+ * @example
+ * ```ts
+ * for (const e of wal.entries({ from: 100, to: 200, committed: true })) replicate(e);
+ * ```
+ */
 export interface EntriesOptions {
   /** First index (default: `firstIndex`). */
   from?: number;
@@ -129,7 +182,14 @@ export interface EntriesOptions {
   committed?: boolean;
 }
 
-/** Options of {@link Wal.tail}. */
+/**
+ * Options of {@link Wal.tail}.
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * for await (const e of wal.tail({ from: wal.lastIndex + 1, durable: true, signal: ac.signal })) ship(e);
+ * ```
+ */
 export interface TailOptions {
   /** First index to yield (default: `firstIndex`). */
   from?: number;
@@ -166,7 +226,14 @@ function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The operation was aborted', { cause: signal.reason });
 }
 
-/** Events a {@link Wal} emits. */
+/**
+ * Events a {@link Wal} emits.
+ * @example
+ * ```ts
+ * wal.on('rotate', ({ segment, firstIndex, lastIndex }) => console.log(`sealed ${segment}: ${firstIndex}..${lastIndex}`));
+ * wal.on('sync', ({ durableIndex }) => console.log('durable up to', durableIndex));
+ * ```
+ */
 export interface WalEvents {
   /** A full segment was sealed durably and a new one took over. */
   rotate: [info: { segment: string; firstIndex: number; lastIndex: number }];
@@ -269,42 +336,98 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return { opts: toNative(rest), codec: resolveCodec<V>(codec) };
   }
 
-  /** Directory of the log. */
+  /**
+ * Directory of the log.
+ * @example
+ * ```ts
+ * const wal = await Wal.open('./data/wal');
+ * wal.dir; // './data/wal'
+ * ```
+ */
   get dir(): string {
     return this.#dir;
   }
 
-  /** Whether the handle was opened read-only (or in salvage mode). */
+  /**
+ * Whether the handle was opened read-only (or in salvage mode).
+ * @example
+ * ```ts
+ * (await Wal.open(dir, { readOnly: true })).readOnly; // true
+ * ```
+ */
   get readOnly(): boolean {
     return this.#readOnly;
   }
 
-  /** First index held (entries before it were compacted away). */
+  /**
+ * First index held (entries before it were compacted away).
+ * @example
+ * ```ts
+ * wal.truncateBefore(100);
+ * wal.firstIndex; // 100
+ * ```
+ */
   get firstIndex(): number {
     return this.#native.firstIndex;
   }
 
-  /** Last index held (`firstIndex - 1` when empty). */
+  /**
+ * Last index held (`firstIndex - 1` when empty).
+ * @example
+ * ```ts
+ * const i = wal.append('x');
+ * wal.lastIndex === i; // true
+ * ```
+ */
   get lastIndex(): number {
     return this.#native.lastIndex;
   }
 
-  /** Every entry up to this index survives a crash or power loss. */
+  /**
+ * Every entry up to this index survives a crash or power loss.
+ * @example
+ * ```ts
+ * wal.append('a');
+ * await wal.sync();
+ * wal.durableIndex === wal.lastIndex; // true
+ * ```
+ */
   get durableIndex(): number {
     return this.#native.durableIndex;
   }
 
-  /** The commit watermark set by {@link Wal.commit} (0 before the first). */
+  /**
+ * The commit watermark set by {@link Wal.commit} (0 before the first).
+ * @example
+ * ```ts
+ * await wal.commit(42);
+ * wal.commitIndex; // 42
+ * ```
+ */
   get commitIndex(): number {
     return this.#native.commitIndex;
   }
 
-  /** Whether {@link Wal.close} was called. */
+  /**
+ * Whether {@link Wal.close} was called.
+ * @example
+ * ```ts
+ * await wal.close();
+ * wal.closed; // true
+ * ```
+ */
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** What recovery found and did when the log was opened. */
+  /**
+ * What recovery found and did when the log was opened.
+ * @example
+ * ```ts
+ * const { clean, truncated } = (await Wal.open(dir)).recovery;
+ * if (!clean && truncated) console.warn(`cut a torn tail at index ${truncated.fromIndex}`);
+ * ```
+ */
   get recovery(): RecoveryReport {
     const r = this.#native.recovery();
     return {
@@ -333,7 +456,13 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return call(() => this.#native.segments());
   }
 
-  /** Counters and shape of the log, with the recovery report. */
+  /**
+ * Counters and shape of the log, with the recovery report.
+ * @example
+ * ```ts
+ * setInterval(() => console.log(wal.stats().syncLatencyUs), 60_000);
+ * ```
+ */
   stats(): WalStats {
     this.#checkOpen();
     return { ...call(() => this.#native.stats()), recovery: this.recovery };
@@ -727,7 +856,16 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     }
   }
 
-  /** `await using wal = await Wal.open(dir)` closes it at the end of the scope. */
+  /**
+ * `await using wal = await Wal.open(dir)` closes it at the end of the scope.
+ * @example
+ * ```ts
+ * {
+ *   await using wal = await Wal.open(dir);
+ *   await wal.write('x');
+ * } // closed here, cleanly
+ * ```
+ */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
