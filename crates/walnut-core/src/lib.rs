@@ -70,4 +70,4 @@ pub use segment::Entry;
 pub use shared::{SyncEvent, SyncListener};
 pub use stats::Stats;
 pub use transform::{Algorithm, Compression, Encryption, Key};
-pub use wal::{Entries, EntryInfo, EntryRef, SegmentInfo, Wal};
+pub use wal::{Check, Entries, EntryInfo, EntryRef, SegmentInfo, Wal};

@@ -1,11 +1,13 @@
 //! The log handle: open, close, and the state every operation shares.
 
+mod check;
 mod commit;
 mod read;
 mod segments;
 mod truncate;
 mod writer;
 
+pub use check::Check;
 pub use read::{Entries, EntryInfo};
 pub use segments::SegmentInfo;
 pub use writer::EntryRef;
