@@ -29,7 +29,7 @@ use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// Size of the unit in which unsynced data survives or is lost after a crash.
 pub const PAGE: usize = 4096;
@@ -132,7 +132,9 @@ pub enum PageFate {
 struct MemFile {
     region: Region,
     durable: Mutex<Vec<u8>>,
-    fs: Arc<Mutex<State>>,
+    /// Weak: the state holds its files, so a strong pointer back would be a
+    /// cycle and no file would ever be freed.
+    fs: Weak<Mutex<State>>,
     /// The name the file was last given (for the operation log only).
     path: Mutex<PathBuf>,
 }
@@ -144,7 +146,7 @@ impl MemFile {
         Arc::new(MemFile {
             region,
             durable: Mutex::new(durable),
-            fs: fs.clone(),
+            fs: Arc::downgrade(fs),
             path: Mutex::new(path.to_path_buf()),
         })
     }
@@ -157,7 +159,13 @@ impl MappedFile for MemFile {
 
     fn sync(&self, off: usize, len: usize) -> io::Result<()> {
         let path = self.path.lock().clone();
-        let result = check_fault(&self.fs, FaultOp::Sync).map(|()| {
+        // A file outliving its file system (still mapped) syncs without
+        // faults or hook.
+        let fs = self.fs.upgrade();
+        let fault = fs
+            .as_ref()
+            .map_or(Ok(()), |fs| check_fault(fs, FaultOp::Sync));
+        let result = fault.map(|()| {
             let start = off / PAGE * PAGE;
             let end = (off + len)
                 .div_ceil(PAGE)
@@ -166,7 +174,10 @@ impl MappedFile for MemFile {
             let mut durable = self.durable.lock();
             durable[start..end].copy_from_slice(self.region.bytes(start, end - start));
         });
-        finish(&self.fs, FaultOp::Sync, &path, result)
+        match &fs {
+            Some(fs) => finish(fs, FaultOp::Sync, &path, result),
+            None => result,
+        }
     }
 }
 
