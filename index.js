@@ -841,4 +841,5 @@ module.exports.NativeWal = nativeBinding.NativeWal
 module.exports.benchBuildProfile = nativeBinding.benchBuildProfile
 module.exports.benchCrc32c = nativeBinding.benchCrc32c
 module.exports.benchNoop = nativeBinding.benchNoop
+module.exports.checkRange = nativeBinding.checkRange
 module.exports.peekRaft = nativeBinding.peekRaft

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { Wal } from '../src';
+import { RaftStorage, Wal } from '../src';
 import { run } from '../src/cli/main';
 import { DIST, tempDir } from './helpers';
 
@@ -425,7 +425,6 @@ test('an encrypted log is verified and dumped with its keys from --key-file, and
 test('inspect shows the committed Raft state of Raft storage, read without opening it', async (t) => {
   const { dir, cleanup } = tempDir('walnut-cli');
   t.teardown(cleanup);
-  const { RaftStorage } = await import('../src');
   const rs = await RaftStorage.open(dir, SMALL);
   const entries = Array.from({ length: 12 }, (_, i) => ({ index: i + 1, term: i < 6 ? 1 : 2, data: Buffer.from(`cmd ${i + 1}`) }));
   await rs.save({

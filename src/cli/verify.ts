@@ -6,13 +6,13 @@
  * @module
  */
 import { WalCorruptError } from '../errors';
-import type { Wal } from '../wal';
 import { type Command, oneDir } from './command';
 import { bytes, count } from './format';
 import { ExitCode, println } from './io';
 import { lockState, type LockState } from './lock';
-import { checkLogDir, describeDamage, type Keys, openReadOnly, readKeyFile, toCliError } from './open';
+import { checkLogDir, describeDamage, type Keys, readKeyFile, toCliError } from './open';
 import { Progress } from './progress';
+import { RawLog } from './raw';
 import { damageOf, type DamageReport, scan } from './scan';
 
 /** What `walnut verify --json` prints. */
@@ -67,14 +67,14 @@ async function check(dir: string, keys: Keys | undefined, progress: (total: numb
   // If it finds damage, the default mode tells a torn tail (which it would
   // cut) from damage to acknowledged data (which it refuses); salvage then
   // reads what is left before the damage. All three open read-only.
-  let wal: Wal | undefined;
+  let wal: RawLog | undefined;
   try {
-    wal = await openReadOnly(logDir.dir, 'absolute', keys);
+    wal = await RawLog.open(logDir.dir, 'absolute', keys);
   } catch (err) {
     if (!(err instanceof WalCorruptError)) throw err;
     const strict = damageOf(err);
     try {
-      wal = await openReadOnly(logDir.dir, 'tolerateTail', keys);
+      wal = await RawLog.open(logDir.dir, 'tolerateTail', keys);
       const torn = wal.recovery.truncated;
       if (torn) report.tornTail = torn;
       if (!torn || !sameSpot(strict, torn)) report.damage.push(strict);
@@ -83,7 +83,7 @@ async function check(dir: string, keys: Keys | undefined, progress: (total: numb
       report.opensWithDefaultRecovery = false;
       // The default mode's reason says why this is not a torn tail.
       report.damage.push(damageOf(err2));
-      wal = await openReadOnly(logDir.dir, 'salvage', keys);
+      wal = await RawLog.open(logDir.dir, 'salvage', keys);
     }
   }
   try {
@@ -92,7 +92,8 @@ async function check(dir: string, keys: Keys | undefined, progress: (total: numb
     report.firstIndex = wal.firstIndex;
     report.lastIndex = wal.lastIndex;
     const total = Math.max(0, wal.lastIndex - wal.firstIndex + 1);
-    const result = scan(wal, wal.firstIndex, wal.lastIndex, progress(total));
+    const log = wal;
+    const result = scan((lo, hi) => log.check(lo, hi), wal.firstIndex, wal.lastIndex, progress(total));
     report.checked = { records: result.records, bytes: result.bytes, ms: Math.round(result.ms) };
     for (const d of result.damaged) {
       // The strict open may have reported this record already, by position.

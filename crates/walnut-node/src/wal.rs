@@ -322,6 +322,11 @@ impl NativeWal {
 }
 
 impl NativeWal {
+    /// The core handle (for the fast-path functions in `fast.rs`).
+    pub(crate) fn core(&self) -> &Arc<Wal> {
+        &self.wal
+    }
+
     fn drop_listener(&self) {
         self.wal.set_sync_listener(None);
         if let Ok(mut l) = self.listener.lock() {
