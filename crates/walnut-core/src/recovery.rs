@@ -244,16 +244,23 @@ fn verify_sealed(
     seed: u32,
     offsets: &[u32],
     frames_end: usize,
-) -> Option<(usize, &'static str)> {
+) -> Option<(usize, u64, &'static str)> {
     let w = walk(&bytes[..frames_end], header, seed);
     if w.invalid.is_some() || w.end != frames_end || w.offsets != offsets {
-        return Some((w.end, w.invalid.unwrap_or("frames do not match the seal")));
+        // The damaged record is the first one the walk could not take.
+        let index = header.first_index + w.offsets.len() as u64;
+        return Some((
+            w.end,
+            index,
+            w.invalid.unwrap_or("frames do not match the seal"),
+        ));
     }
     let block_end = frames_end + offsets.len() * 4;
     let tail = &bytes[block_end..bytes.len() - TRAILER_LEN];
     if let Some(p) = tail.iter().position(|&b| b != 0) {
         return Some((
             block_end + p,
+            header.first_index + offsets.len() as u64,
             "nonzero bytes between the seal and the trailer",
         ));
     }
@@ -376,9 +383,10 @@ pub(crate) fn recover(
         let is_last = slot + 1 == files.len();
         if let Some((offsets, frames_end)) = load_sealed(bytes, &header, seed) {
             if mode == RecoveryMode::Absolute {
-                if let Some((off, why)) = verify_sealed(bytes, &header, seed, &offsets, frames_end)
+                if let Some((off, index, why)) =
+                    verify_sealed(bytes, &header, seed, &offsets, frames_end)
                 {
-                    damage = Some(at(off, next, why));
+                    damage = Some(at(off, index, why));
                     break;
                 }
             }

@@ -609,3 +609,28 @@ fn truncating_inside_a_batch_keeps_the_entries_before_the_cut_across_reopen_and_
     );
     assert_eq!(wal.read(2).unwrap().data, b"2");
 }
+
+#[test]
+fn absolute_mode_names_the_damaged_record_inside_a_sealed_segment() {
+    let place = Place::os();
+    let wal = place.open(small()).unwrap();
+    for i in 1..=400u64 {
+        wal.append(&payload(i, 150)).unwrap();
+    }
+    wal.close().unwrap();
+    let seg = place.dir.join(walnut_core::segment::file_name(1));
+    let mut bytes = std::fs::read(&seg).unwrap();
+    // Record 1 is 32 + 150 bytes, padded to 184: record 3 starts at 576 + 2 * 184.
+    let third = walnut_core::segment::header::FRAMES_START + 2 * 184;
+    bytes[third + 40] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    match place.open(Options {
+        recovery: RecoveryMode::Absolute,
+        ..small()
+    }) {
+        Err(Error::Corrupt(d)) => {
+            assert_eq!((d.index, d.offset as usize), (3, third), "{d:?}");
+        }
+        other => panic!("expected corruption, got {other:?}"),
+    }
+}
