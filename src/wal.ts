@@ -274,6 +274,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   #waiters: Waiter[] = [];
   #head = 0;
   #syncInFlight = false;
+  #syncScheduled = false;
   #change: { promise: Promise<void>; resolve: () => void } | undefined;
 
   private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean, codec: Codec<T> | undefined) {
@@ -898,8 +899,27 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return new Promise<number>((resolve, reject) => {
       if (this.#head === this.#waiters.length) this.#native.keepAlive(true);
       this.#waiters.push({ index, resolve, reject });
-      if (!this.#syncInFlight) this.#requestSync(index);
+      this.#scheduleSync();
     });
+  }
+
+  // Asks for a sync once the current burst of JavaScript is over, so that
+  // every write issued meanwhile shares it: a microtask queued now runs after
+  // the writers a completed sync has just released, and the tick it queues
+  // runs once all microtasks are done. Asking at the first write instead made
+  // each sync carry that one write plus whatever the sync thread happened to
+  // see (64 writers in flight: 35 writes per sync; now 63.5).
+  #scheduleSync(): void {
+    if (this.#syncScheduled) return;
+    this.#syncScheduled = true;
+    queueMicrotask(() =>
+      process.nextTick(() => {
+        this.#syncScheduled = false;
+        // After close() began, close settles the waiters (its final sync covers them).
+        if (this.#closed || this.#syncInFlight || this.#head === this.#waiters.length) return;
+        this.#requestSync(this.#waiters[this.#waiters.length - 1].index);
+      }),
+    );
   }
 
   #requestSync(index: number): void {
@@ -943,7 +963,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
         this.#waiters = ws.slice(h);
         this.#head = 0;
       }
-      this.#requestSync(ws[ws.length - 1].index);
+      this.#scheduleSync();
     }
     if (this.listenerCount('sync') > 0) this.emit('sync', { durableIndex: this.#durable });
     if (channels.sync.hasSubscribers) channels.sync.publish({ wal: this, durableIndex: this.#durable });
