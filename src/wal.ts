@@ -211,6 +211,14 @@ interface Waiter {
 
 const RANGE_CHUNK = 256;
 
+// Records up to this size are read through one shared scratch buffer and
+// copied into a Buffer from Node's pool: several times cheaper than a Buffer
+// created through N-API. Larger records are created natively, in one copy.
+const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
+
+/** The fast-path handle of a native log (see crates/walnut-node/src/fast.rs). */
+type WalHandle = ReturnType<typeof native.walHandle>;
+
 function checkIndex(i: unknown, what = 'index'): number {
   if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) {
     throw new WalInvalidArgumentError(`${what} must be a non-negative safe integer, got ${String(i)}`);
@@ -264,6 +272,7 @@ export interface WalEvents {
  */
 export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDisposable {
   readonly #native: NativeWal;
+  readonly #h: WalHandle;
   readonly #dir: string;
   readonly #readOnly: boolean;
   readonly #codec: Codec<T> | undefined;
@@ -280,6 +289,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean, codec: Codec<T> | undefined) {
     super();
     this.#native = nativeWal;
+    this.#h = native.walHandle(nativeWal);
     this.#dir = dir;
     this.#readOnly = readOnly;
     this.#codec = codec;
@@ -381,7 +391,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
  * ```
  */
   get lastIndex(): number {
-    return this.#native.lastIndex;
+    return native.walLastIndex(this.#h);
   }
 
   /**
@@ -394,7 +404,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
  * ```
  */
   get durableIndex(): number {
-    return this.#native.durableIndex;
+    return native.walDurableIndex(this.#h);
   }
 
   /**
@@ -484,7 +494,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     let index: number;
     try {
       if (typeof data === 'string') index = this.#native.appendString(data);
-      else if (data instanceof Uint8Array) index = this.#native.append(data);
+      else if (data instanceof Uint8Array) index = native.walAppend(this.#h, data);
       else throw new WalInvalidArgumentError('data must be a Uint8Array or a string');
     } catch (err) {
       throw fromNative(err);
@@ -533,7 +543,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       packed.set(b, at);
       at += b.byteLength;
     }
-    const first = call(() => this.#native.appendPacked(packed, lengths));
+    const first = call(() => native.walAppendPacked(this.#h, packed, lengths));
     this.#appended(first, bufs.length);
     return first;
   }
@@ -626,8 +636,22 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   read(index: number): T {
     this.#checkOpen();
     checkIndex(index);
-    const data = call(() => this.#native.read(index));
+    const data = this.#readBytes(index);
     return this.#codec ? this.#codec.decode(data) : (data as T);
+  }
+
+  // A copy of the record at `index` (see SCRATCH).
+  #readBytes(index: number): Buffer {
+    let n: number;
+    try {
+      n = native.walReadInto(this.#h, index, SCRATCH);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    if (n > SCRATCH.length) return call(() => this.#native.read(index));
+    const out = Buffer.allocUnsafe(n);
+    SCRATCH.copy(out, 0, 0, n);
+    return out;
   }
 
   /**
@@ -890,7 +914,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   }
 
   #knownDurable(): number {
-    return (this.#durable = Math.max(this.#durable, this.#native.durableIndex));
+    return (this.#durable = Math.max(this.#durable, native.walDurableIndex(this.#h)));
   }
 
   #awaitDurable(index: number): Promise<number> {

@@ -18,6 +18,7 @@
 mod bench;
 mod convert;
 mod error;
+mod fast;
 mod inspect;
 mod memory;
 mod raft;
