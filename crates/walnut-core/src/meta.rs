@@ -184,10 +184,11 @@ impl MetaStore {
         // holding the current value.
         let at = (seq % 2) as usize * self.slot_len;
         let region = self.file.region();
+        // Bytes after the record are never read (the CRC covers `len` bytes of
+        // payload), so only the record itself is written and synced.
         region.write(at, &slot);
-        region.zero(at + slot.len(), self.slot_len - slot.len());
         self.file
-            .sync(at, self.slot_len)
+            .sync(at, slot.len())
             .ctx(|| format!("syncing {}", self.name))?;
         self.seq = seq;
         self.current = value.to_vec();
