@@ -56,6 +56,8 @@ pub struct Model {
     acked: u64,
     first_lo: u64,
     first_hi: u64,
+    /// The last index whose append returned (a process crash keeps it).
+    appended: u64,
 }
 
 /// The model as it stood when a snapshot was taken.
@@ -70,6 +72,8 @@ pub struct Frozen {
     /// The first index must lie in `first_lo..=first_hi`.
     pub first_lo: u64,
     pub first_hi: u64,
+    /// The last index whose append had returned.
+    pub appended: u64,
 }
 
 impl Default for Model {
@@ -90,6 +94,7 @@ impl Model {
             acked: 0,
             first_lo: 1,
             first_hi: 1,
+            appended: 0,
         }
     }
 
@@ -113,6 +118,7 @@ impl Model {
     /// The append of `count` records from `next` (announced with
     /// [`Model::intend`]) returned successfully: they are the log's content.
     pub fn appended(&mut self, next: u64, count: u64) {
+        self.appended = next + count - 1;
         self.set_current(next..next + count, self.gen);
     }
 
@@ -150,6 +156,7 @@ impl Model {
     /// `truncate_after(index)` is about to run: later records may vanish.
     pub fn begin_truncate_after(&mut self, index: u64) {
         self.epoch += 1;
+        self.appended = self.appended.min(index);
         self.acked = self.acked.min(index);
         self.gen += 1;
         self.history
@@ -195,6 +202,7 @@ impl Model {
             acked_gens: self.current[..n].to_vec(),
             first_lo: self.first_lo,
             first_hi: self.first_hi,
+            appended: self.appended,
         }
     }
 }

@@ -145,3 +145,25 @@ pub fn check_log(wal: &Wal, m: &Frozen) -> Result<Recovered, String> {
     }
     Ok(Recovered { first, last })
 }
+
+/// A process crash (the page cache and every directory change survive):
+/// every record whose append returned must be there.
+pub fn check_process_crash(snap: &Snapshot, opts: &Options, tally: &Tally) {
+    let m = &snap.model;
+    let crashed = snap
+        .fs
+        .crash_with_dir_ops(snap.fs.pending_dir_ops(), |_, _| PageFate::Kept);
+    let why = match open_at(&crashed, opts) {
+        Err(e) => format!("open failed: {e}"),
+        Ok(wal) if m.appended >= wal.first_index() && wal.last_index() < m.appended => format!(
+            "the log ends at {} but {} had been appended",
+            wal.last_index(),
+            m.appended
+        ),
+        Ok(_) => return,
+    };
+    tally.violations.lock().unwrap().push(format!(
+        "process crash after op {} ({}): {why}",
+        snap.seq, snap.what
+    ));
+}
