@@ -237,6 +237,13 @@ fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u
     Some((offsets, frames_end))
 }
 
+/// Whether the bytes at `end` are exactly the index block of `offsets`: the
+/// first half of a seal, written by the writer at rotation.
+fn seal_in_flight(bytes: &[u8], offsets: &[u32], end: usize) -> bool {
+    let block = trailer::encode_index(offsets.iter().copied(), offsets.len());
+    !offsets.is_empty() && bytes.get(end..end + block.len()) == Some(&block[..])
+}
+
 /// Absolute mode: every byte of a sealed segment must be accounted for.
 fn verify_sealed(
     bytes: &[u8],
@@ -414,6 +421,18 @@ pub(crate) fn recover(
             sealed: false,
         });
         if let Some(why) = w.invalid {
+            if mode != RecoveryMode::Absolute
+                && !is_last
+                && files[slot + 1].0 == next_after
+                && seal_in_flight(bytes, &loaded[loaded.len() - 1].offsets, w.end)
+            {
+                // The writer rotated and wrote this segment's index block, and
+                // the process died before the syncer made the seal durable (or
+                // the trailer was damaged): every frame is here and the next
+                // segment continues it. Keep it; a writable open rewrites the
+                // seal. Absolute mode accepts only what is exactly as written.
+                continue;
+            }
             damage = Some(at(w.end, next_after, why));
             break;
         }

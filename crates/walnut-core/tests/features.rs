@@ -279,3 +279,30 @@ fn a_log_with_another_application_marker_is_foreign() {
         })
         .expect("the right marker opens");
 }
+
+#[test]
+fn after_a_torn_tail_is_cut_an_encrypted_log_writes_the_reused_indexes_into_a_new_segment() {
+    // The nonce is salt || epoch || index: indexes the torn tail held are
+    // written again, so they must not share the old segment's salt.
+    let place = Place::memory();
+    let opts = encrypted(&[(1, 1)], 1);
+    let wal = place.open(opts.clone()).unwrap();
+    wal.append(b"synced").unwrap();
+    wal.sync().unwrap();
+    wal.append(b"torn").unwrap();
+    let after = place.crashed_with(|_, _| walnut_core::fs::PageFate::Garbage(7));
+    drop(wal);
+    let wal = after.open(opts).unwrap();
+    assert!(
+        wal.recovery().truncated.is_some(),
+        "the torn record was cut"
+    );
+    let before = wal.segments().len();
+    assert_eq!(wal.append(b"again").unwrap(), 2);
+    assert_eq!(
+        wal.segments().len(),
+        before + 1,
+        "index 2 goes to a fresh segment"
+    );
+    assert_eq!(wal.read(2).unwrap().data, b"again");
+}

@@ -93,6 +93,7 @@ impl Wal {
             stored.first_index,
             stored.closed_at,
         )?;
+        let recovered_truncation = recovered.report.truncated.is_some();
         let log_meta = match meta.as_mut() {
             // A new epoch for every writable open keeps encryption nonces unique
             // even where an index is written again after a torn tail. The
@@ -136,6 +137,8 @@ impl Wal {
         let last = last.max(first - 1);
         shared.last_index.store(last, Ordering::Release);
         let mut writer = None;
+        // The first segment of a new log, for the preparer to fault in.
+        let mut fresh = None;
         if writable {
             for s in &obsolete {
                 shared
@@ -154,6 +157,7 @@ impl Wal {
                 None => {
                     let s = writer::create_segment(&shared, last + 1, None)?;
                     segments.push(s.clone());
+                    fresh = Some(s.file().clone());
                     s
                 }
             };
@@ -176,10 +180,25 @@ impl Wal {
                 .fs
                 .sync_dir(&shared.dir)
                 .ctx(|| "syncing the log directory".into())?;
+            // A seal the previous process left half done (index block written,
+            // trailer not) is finished by the syncer, before any later data.
+            {
+                let mut q = shared.queue.lock();
+                for s in segments.iter().take(segments.len() - 1) {
+                    if !s.is_sealed() {
+                        q.seals.push((s.clone(), s.prepare_seal(writer::now_ms())));
+                    }
+                }
+            }
             let mut w = Writer::new(active, last + 1);
             // Entries of one segment share its key: a new active key starts a
-            // new segment.
-            w.must_rotate = w.active.header.key_id != shared.transforms.active_key();
+            // new segment. And after a torn tail was cut, the indexes it held
+            // are written again: in an encrypted log they go to a new segment
+            // (a new salt), so no nonce can repeat even if the metadata that
+            // numbers the opens was damaged.
+            let rewrites_indexes = recovered_truncation && shared.transforms.active_key() != 0;
+            w.must_rotate =
+                w.active.header.key_id != shared.transforms.active_key() || rewrites_indexes;
             writer = Some(w);
         }
         shared.durable_index.store(last, Ordering::Release);
@@ -198,7 +217,11 @@ impl Wal {
             let handle = syncer::spawn(shared.clone())
                 .map_err(|e| Error::io("starting the sync thread", e))?;
             *wal.syncer.lock() = Some(handle);
-            *wal.preparer.lock() = Some(Preparer::start(shared)?);
+            let preparer = Preparer::start(shared.clone())?;
+            if let Some(file) = fresh.filter(|_| shared.opts.prefault) {
+                preparer.populate(file);
+            }
+            *wal.preparer.lock() = Some(preparer);
             wal.request_prepare();
         }
         Ok(wal)
