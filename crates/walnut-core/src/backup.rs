@@ -44,10 +44,10 @@ impl Wal {
         }
         let mut meta =
             MetaStore::open(fs, dest, META_FILE, META_SLOT, true)?.expect("created when missing");
-        let commit = sh
-            .meta
-            .as_ref()
-            .map_or(Ok(LogMeta::default()), |m| m.lock().log_meta())?;
+        let commit = match sh.meta.lock().as_ref() {
+            Some(m) => m.log_meta()?,
+            None => LogMeta::default(),
+        };
         meta.put(
             &LogMeta {
                 first_index: first,

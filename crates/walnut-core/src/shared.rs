@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
-use crate::meta::MetaStore;
+use crate::meta::{LogMeta, MetaStore};
 use crate::options::Options;
 use crate::segment::trailer::Trailer;
 use crate::segment::Segment;
@@ -74,7 +74,8 @@ pub(crate) struct Shared {
     pub tail_waiters: AtomicUsize,
     pub listener: RwLock<Option<SyncListener>>,
     pub counters: Counters,
-    pub meta: Option<Mutex<MetaStore>>,
+    /// The log's metadata file (`None` when read-only, and after close).
+    pub meta: Mutex<Option<MetaStore>>,
     pub transforms: Transforms,
     /// The application's commit watermark (see `Wal::commit`).
     pub commit_index: AtomicU64,
@@ -109,9 +110,18 @@ impl Shared {
             tail_waiters: AtomicUsize::new(0),
             listener: RwLock::new(None),
             counters: Counters::default(),
-            meta: meta.map(Mutex::new),
+            meta: Mutex::new(meta),
             transforms,
             commit_index: AtomicU64::new(0),
+        }
+    }
+
+    /// Durably changes the log metadata with `f`, keeping the other fields.
+    pub fn update_meta(&self, f: impl FnOnce(&mut LogMeta)) -> Result<LogMeta> {
+        match self.meta.lock().as_mut() {
+            Some(m) => m.update_log(f),
+            None if self.closed.load(Ordering::Acquire) => Err(Error::Closed),
+            None => Err(Error::ReadOnly),
         }
     }
 

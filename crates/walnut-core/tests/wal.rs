@@ -634,3 +634,19 @@ fn absolute_mode_names_the_damaged_record_inside_a_sealed_segment() {
         other => panic!("expected corruption, got {other:?}"),
     }
 }
+
+#[test]
+fn close_unmaps_the_segments_without_waiting_for_the_handle_to_be_dropped() {
+    let place = Place::os();
+    let wal = place.open(small()).unwrap();
+    wal.append(b"x").unwrap();
+    wal.close().unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let dir = place.dir.to_string_lossy().into_owned();
+    let still: Vec<&str> = maps.lines().filter(|l| l.contains(&dir)).collect();
+    assert!(
+        still.is_empty(),
+        "files of a closed log are still mapped: {still:?}"
+    );
+    drop(wal);
+}

@@ -22,7 +22,6 @@ impl Wal {
     pub fn commit(&self, index: u64) -> Result<()> {
         let sh = &self.shared;
         sh.check()?;
-        let meta = sh.meta.as_ref().ok_or(Error::ReadOnly)?;
         let last = self.last_index();
         if index > last {
             return Err(Error::OutOfRange {
@@ -37,7 +36,7 @@ impl Wal {
                 "the commit index only moves forward: {index} < {current}"
             )));
         }
-        meta.lock().update_log(|m| m.commit_index = index)?;
+        sh.update_meta(|m| m.commit_index = index)?;
         sh.commit_index.fetch_max(index, Ordering::AcqRel);
         Ok(())
     }

@@ -328,6 +328,13 @@ impl Wal {
                     .and_then(|_| self.record_clean_close());
             }
         }
+        // Let go of the files now, not when the handle is dropped (in Node,
+        // whenever the garbage collector gets to it): a reader still holding
+        // a segment keeps only that one mapped.
+        *w = None;
+        self.shared.meta.lock().take();
+        self.shared.segments.write().clear();
+        self.shared.queue.lock().seals.clear();
         self.shared.wake_durable_waiters();
         self.shared.wake_tailers();
         self.lock.lock().take();
@@ -338,10 +345,12 @@ impl Wal {
     /// [`LogMeta::closed_at`]).
     fn record_clean_close(&self) -> Result<()> {
         let last = self.last_index();
-        match &self.shared.meta {
-            Some(m) if last > 0 => m.lock().update_log(|lm| lm.closed_at = last).map(|_| ()),
-            _ => Ok(()),
+        if last == 0 {
+            return Ok(());
         }
+        self.shared
+            .update_meta(|lm| lm.closed_at = last)
+            .map(|_| ())
     }
 
     fn writable(&self) -> Result<()> {

@@ -86,10 +86,7 @@ impl Wal {
         w.next_index = index + 1;
         if sh.commit_index.fetch_min(index, Ordering::AcqRel) > index {
             // Persisted too: new entries at the same indexes are not committed.
-            if let Some(meta) = sh.meta.as_ref() {
-                meta.lock()
-                    .update_log(|m| m.commit_index = m.commit_index.min(index))?;
-            }
+            sh.update_meta(|m| m.commit_index = m.commit_index.min(index))?;
         }
         Ok(())
     }
@@ -121,10 +118,9 @@ impl Wal {
 
     fn cut_before(&self, w: &mut Writer, index: u64) -> Result<()> {
         let sh = &self.shared;
-        let meta = sh.meta.as_ref().ok_or(Error::ReadOnly)?;
         let restart = index > w.next_index;
         let _sync = sh.sync_lock.lock();
-        meta.lock().update_log(|m| {
+        sh.update_meta(|m| {
             m.first_index = index;
             m.commit_index = m.commit_index.max(index - 1);
         })?;
