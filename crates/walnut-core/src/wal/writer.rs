@@ -232,6 +232,9 @@ pub(crate) struct Preparer {
 #[derive(Default)]
 struct PrepState {
     ready: Option<Arc<dyn MappedFile>>,
+    /// A file to fault in: the first segment of a new log, which open creates
+    /// itself.
+    populate: Option<Arc<dyn MappedFile>>,
     wanted: bool,
     stop: bool,
 }
@@ -243,24 +246,46 @@ impl Preparer {
         let handle = std::thread::Builder::new()
             .name("walnut-prepare".into())
             .spawn(move || loop {
-                {
+                let (populate, prepare) = {
                     let mut s = st.0.lock();
-                    while !(s.stop || s.wanted && s.ready.is_none()) {
+                    while !(s.stop || s.populate.is_some() || s.wanted && s.ready.is_none()) {
                         st.1.wait(&mut s);
                     }
                     if s.stop {
                         return;
                     }
-                    s.wanted = false;
-                }
+                    let prepare = s.wanted && s.ready.is_none();
+                    if prepare {
+                        s.wanted = false;
+                    }
+                    (s.populate.take(), prepare)
+                };
                 // A failure (a full disk) is left for rotation to report: it
                 // retries synchronously and returns the error to the appender.
-                let path = shared.dir.join(PREPARED_NAME);
-                if let Ok(file) = shared.fs.create_mapped(&path, shared.opts.segment_size) {
-                    if shared.opts.prefault {
-                        file.prefault();
-                    }
-                    st.0.lock().ready = Some(file);
+                let created = if prepare {
+                    let path = shared.dir.join(PREPARED_NAME);
+                    shared
+                        .fs
+                        .create_mapped(&path, shared.opts.segment_size)
+                        .ok()
+                } else {
+                    None
+                };
+                if let Some(file) = &created {
+                    // Offered before it is faulted in: a rotation that comes
+                    // while the faulting runs takes this file and writes
+                    // behind the faulting, instead of creating a segment of
+                    // its own that nobody faults in (3 of 9 rotations did,
+                    // appending 600k records of 1 KiB). Faulting in never
+                    // changes the bytes, so it may run under the writer.
+                    st.0.lock().ready = Some(file.clone());
+                }
+                // The active segment first: the writer is in it now.
+                if let Some(file) = populate {
+                    file.prefault();
+                }
+                if let Some(file) = created.filter(|_| shared.opts.prefault) {
+                    file.prefault();
                 }
             })
             .map_err(|e| Error::io("starting the preparer thread", e))?;
@@ -269,6 +294,12 @@ impl Preparer {
 
     pub fn want(&self) {
         self.state.0.lock().wanted = true;
+        self.state.1.notify_one();
+    }
+
+    /// Faults in `file` in the background (the first segment of a new log).
+    pub fn populate(&self, file: Arc<dyn MappedFile>) {
+        self.state.0.lock().populate = Some(file);
         self.state.1.notify_one();
     }
 
