@@ -161,6 +161,11 @@ struct Beyond {
 /// Looks for leftovers after the end of the log: nonzero bytes, and valid
 /// frames (with indexes from `next` on) that attest to durability. The cheap
 /// filters keep garbage from triggering checksums over huge lengths.
+/// What zero space is compared against: a slice comparison is a vectorised
+/// `memcmp`, several times faster than testing byte by byte (recovery of a
+/// torn 64 MiB segment spent most of its time here).
+static ZERO_PAGE: [u8; 4096] = [0; 4096];
+
 fn beyond(bytes: &[u8], from: usize, to: usize, seed: Option<u32>, next: u64) -> Beyond {
     let mut b = Beyond::default();
     let mut off = frame::align(from);
@@ -168,7 +173,7 @@ fn beyond(bytes: &[u8], from: usize, to: usize, seed: Option<u32>, next: u64) ->
         // Skip zero space a page at a time.
         let chunk_end = ((off / 4096) + 1) * 4096;
         let chunk_end = chunk_end.min(to);
-        if bytes[off..chunk_end].iter().all(|&x| x == 0) {
+        if bytes[off..chunk_end] == ZERO_PAGE[..chunk_end - off] {
             off = frame::align(chunk_end);
             continue;
         }
