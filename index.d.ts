@@ -375,6 +375,14 @@ export interface SyncNote {
 /** `NativeWal.append`, without the method-call overhead. */
 export declare function walAppend(handle: ExternalObject<'WalHandle'>, data: Uint8Array): number
 
+/**
+ * Appends `items` as one atomic batch, reading each record where it lies in
+ * JavaScript memory. For large records this saves the copy that packing
+ * them into one buffer costs; for small ones, packing is cheaper than the
+ * per-element cost of an array (the TypeScript layer chooses).
+ */
+export declare function walAppendMany(handle: ExternalObject<'WalHandle'>, items: Uint8Array[]): number
+
 /** `NativeWal.appendPacked`, without the method-call overhead. */
 export declare function walAppendPacked(handle: ExternalObject<'WalHandle'>, data: Uint8Array, lengths: Uint32Array): number
 

@@ -844,6 +844,7 @@ module.exports.benchNoop = nativeBinding.benchNoop
 module.exports.checkRange = nativeBinding.checkRange
 module.exports.peekRaft = nativeBinding.peekRaft
 module.exports.walAppend = nativeBinding.walAppend
+module.exports.walAppendMany = nativeBinding.walAppendMany
 module.exports.walAppendPacked = nativeBinding.walAppendPacked
 module.exports.walDurableIndex = nativeBinding.walDurableIndex
 module.exports.walHandle = nativeBinding.walHandle

@@ -216,6 +216,12 @@ const RANGE_CHUNK = 256;
 // created through N-API. Larger records are created natively, in one copy.
 const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
 
+// Batches whose records average this size or more are handed to native code
+// as they are (one copy, into the log); smaller ones are packed into one
+// buffer first, which costs less than native code visiting one array element
+// per record.
+const PACK_BELOW = 256;
+
 /** The fast-path handle of a native log (see crates/walnut-node/src/fast.rs). */
 type WalHandle = ReturnType<typeof native.walHandle>;
 
@@ -537,13 +543,18 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       lengths[k] = bufs[k].byteLength;
       total += bufs[k].byteLength;
     }
-    const packed = Buffer.allocUnsafe(total);
-    let at = 0;
-    for (const b of bufs) {
-      packed.set(b, at);
-      at += b.byteLength;
+    let first: number;
+    if (total >= bufs.length * PACK_BELOW) {
+      first = call(() => native.walAppendMany(this.#h, bufs as Uint8Array[]));
+    } else {
+      const packed = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (const b of bufs) {
+        packed.set(b, at);
+        at += b.byteLength;
+      }
+      first = call(() => native.walAppendPacked(this.#h, packed, lengths));
     }
-    const first = call(() => native.walAppendPacked(this.#h, packed, lengths));
     this.#appended(first, bufs.length);
     return first;
   }

@@ -1,0 +1,78 @@
+// The hot paths the Wal takes for speed (crates/walnut-node/src/fast.rs):
+// reads through a shared scratch buffer or natively by size, batches packed
+// or handed over as an array by record size, and group commit deferred to the
+// end of the current burst of JavaScript. Each must behave exactly like the
+// plain path it replaces.
+import test from 'ava';
+import { Wal, WalRecordTooLargeError } from '../src';
+import { tempDir } from './helpers';
+
+const SCRATCH = 16 * 1024; // src/wal.ts: records up to this size are read through the scratch buffer
+
+function record(size: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+async function openWal(t: { teardown: (f: () => void) => void }, options = {}): Promise<Wal> {
+  const { dir, cleanup } = tempDir('fastpath');
+  const wal = await Wal.open(dir, { segmentSize: 1 << 20, maxRecordSize: 256 * 1024, ...options });
+  t.teardown(() => {
+    wal.closeSync();
+    cleanup();
+  });
+  return wal;
+}
+
+test('read() returns an owned copy of records of every size around the scratch limit', async (t) => {
+  const wal = await openWal(t);
+  const sizes = [0, 1, 7, 1024, SCRATCH - 1, SCRATCH, SCRATCH + 1, 200 * 1024];
+  const written = sizes.map((size, k) => record(size, k));
+  const first = wal.appendBatch(written);
+  const reads = sizes.map((_, k) => wal.read(first + k));
+  for (let k = 0; k < sizes.length; k++) {
+    t.deepEqual(reads[k], written[k], `record of ${sizes[k]} bytes`);
+  }
+  // Later reads reuse the scratch buffer; earlier results must not change.
+  wal.read(first + 3);
+  t.deepEqual(reads[4], written[4]);
+});
+
+test('appendBatch() stores small and large records alike, whichever way they reach native code', async (t) => {
+  const wal = await openWal(t);
+  const small = Array.from({ length: 100 }, (_, k) => record(10 + k, k)); // packed into one buffer
+  const large = Array.from({ length: 10 }, (_, k) => record(4096 + k, k)); // handed over as an array
+  const mixed = [record(1, 1), 'text', record(5000, 2), new Uint8Array([1, 2, 3])];
+  const a = wal.appendBatch(small);
+  const b = wal.appendBatch(large);
+  const c = wal.appendBatch(mixed);
+  t.deepEqual(
+    [a, b, c],
+    [1, 1 + small.length, 1 + small.length + large.length],
+  );
+  small.forEach((r, k) => t.deepEqual(wal.read(a + k), r));
+  large.forEach((r, k) => t.deepEqual(wal.read(b + k), r));
+  t.deepEqual(wal.read(c), mixed[0]);
+  t.is(wal.read(c + 1).toString(), 'text');
+  t.deepEqual(wal.read(c + 2), mixed[2]);
+  t.deepEqual([...wal.read(c + 3)], [1, 2, 3]);
+});
+
+test('a large-record batch that cannot fit is refused whole, and the log is unchanged', async (t) => {
+  const wal = await openWal(t, { segmentSize: 256 * 1024, maxRecordSize: 64 * 1024 });
+  wal.append('before');
+  const tooBig = Array.from({ length: 8 }, (_, k) => record(60 * 1024, k)); // 480 KiB > one segment
+  t.throws(() => wal.appendBatch(tooBig), { instanceOf: WalRecordTooLargeError });
+  t.is(wal.lastIndex, 1);
+  t.is(wal.append('after'), 2);
+});
+
+test('writes issued together share one sync, and each resolves only once durable', async (t) => {
+  const wal = await openWal(t);
+  const before = wal.stats().syncs;
+  const indexes = await Promise.all(Array.from({ length: 64 }, (_, k) => wal.write(record(100, k))));
+  t.deepEqual(indexes, Array.from({ length: 64 }, (_, k) => k + 1));
+  t.true(wal.durableIndex >= 64);
+  t.is(wal.stats().syncs - before, 1, '64 writes of one tick, one sync');
+});
