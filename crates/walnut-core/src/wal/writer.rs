@@ -483,18 +483,32 @@ impl Wal {
     /// syncer) and switches to a new one starting at the next index. Nothing
     /// changes if the new segment cannot be created.
     fn rotate(&self, w: &mut Writer) -> Result<()> {
+        // An empty segment is replaced, not sealed: the new one starts at the
+        // same index, so it takes the same name (a prepared file is renamed
+        // over it atomically; otherwise the empty file goes first).
+        let replace = w.active.count() == 0;
         let prepared = self.preparer.lock().as_ref().and_then(|p| p.take());
+        if replace && prepared.is_none() {
+            let path = self.shared.dir.join(&w.active.name);
+            self.shared
+                .fs
+                .remove(&path)
+                .ctx(|| format!("replacing the empty segment {}", w.active.name))?;
+        }
         let next = create_segment(&self.shared, w.next_index, prepared)?;
         let old = std::mem::replace(&mut w.active, next.clone());
         {
             // The syncer reads the seal list and the active segment under this
             // same lock, so it never syncs the new segment without the old seal.
             let mut q = self.shared.queue.lock();
-            if !old.is_sealed() {
+            let mut segs = self.shared.segments.write();
+            if replace {
+                segs.pop();
+            } else if !old.is_sealed() {
                 let trailer = old.prepare_seal(now_ms());
                 q.seals.push((old, trailer));
             }
-            self.shared.segments.write().push(next);
+            segs.push(next);
         }
         self.shared.queue_cv.notify_one();
         self.shared.counters.record_rotation();
