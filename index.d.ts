@@ -372,9 +372,6 @@ export interface SyncNote {
   sealed?: NativeSealed
 }
 
-/** `NativeWal.append`, without the method-call overhead. */
-export declare function walAppend(handle: ExternalObject<'WalHandle'>, data: Uint8Array): number
-
 /**
  * Appends `items` as one atomic batch, reading each record where it lies in
  * JavaScript memory. For large records this saves the copy that packing
@@ -402,10 +399,7 @@ export declare function walHandle(wal: NativeWal): ExternalObject<'WalHandle'>
 export declare function walLastIndex(handle: ExternalObject<'WalHandle'>): number
 
 /**
- * Copies the record at `index` into `dst` when it fits and returns its
- * length; when it does not fit, copies nothing and returns the length all
- * the same (the caller then reads it with `NativeWal.read`). Creating the
- * result Buffer in JavaScript (from Node's pool) and copying into it is
- * several times cheaper than `napi_create_buffer_copy` for small records.
+ * The raw-callback handle of a log: an external holding a reference to the
+ * same core log as `wal`.
  */
-export declare function walReadInto(handle: ExternalObject<'WalHandle'>, index: number, dst: Uint8Array): number
+export declare function walRawHandle(wal: NativeWal): ExternalObject<'WalRawHandle'>

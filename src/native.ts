@@ -16,3 +16,22 @@ export type NativeRecovery = Binding.NativeRecovery;
 export type NativeStats = Binding.NativeStats;
 export type SyncNote = Binding.SyncNote;
 export type NativeRaftStorage = Binding.NativeRaftStorage;
+
+/** The raw-callback handle of a log (`walRawHandle`). @internal */
+export type WalRawHandle = ReturnType<typeof native.walRawHandle>;
+
+/**
+ * The raw N-API callbacks of crates/walnut-node/src/raw.rs, which the
+ * generated typings do not list (they are not napi-rs functions). @internal
+ */
+export interface RawBinding {
+  /** Appends one record; returns its index. */
+  walAppendRaw(handle: WalRawHandle, data: Uint8Array): number;
+  /** Copies record `index` into `dst` if it fits; returns its length either way. */
+  walReadIntoRaw(handle: WalRawHandle, index: number, dst: Uint8Array): number;
+  /** Returns `data.length`: the benchmark's floor for a native call. */
+  benchNoopRaw(data: Uint8Array): number;
+}
+
+/** The raw callbacks, typed. @internal */
+export const raw = native as unknown as RawBinding;

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import diagnostics from 'node:diagnostics_channel';
 import { call } from './call';
 import { resolveCodec, type Codec, type CodecOption } from './codec';
-import { native, type NativeOptions, type NativeWal, type SyncNote } from './native';
+import { native, raw, type NativeOptions, type NativeWal, type SyncNote, type WalRawHandle } from './native';
 import { toNative, type WalOptions } from './options';
 import { Transaction, type TransactionOptions } from './transaction';
 
@@ -279,6 +279,7 @@ export interface WalEvents {
 export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDisposable {
   readonly #native: NativeWal;
   readonly #h: WalHandle;
+  readonly #raw: WalRawHandle;
   readonly #dir: string;
   readonly #readOnly: boolean;
   readonly #codec: Codec<T> | undefined;
@@ -296,6 +297,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     super();
     this.#native = nativeWal;
     this.#h = native.walHandle(nativeWal);
+    this.#raw = native.walRawHandle(nativeWal);
     this.#dir = dir;
     this.#readOnly = readOnly;
     this.#codec = codec;
@@ -500,7 +502,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     let index: number;
     try {
       if (typeof data === 'string') index = this.#native.appendString(data);
-      else if (data instanceof Uint8Array) index = native.walAppend(this.#h, data);
+      else if (data instanceof Uint8Array) index = raw.walAppendRaw(this.#raw, data);
       else throw new WalInvalidArgumentError('data must be a Uint8Array or a string');
     } catch (err) {
       throw fromNative(err);
@@ -655,7 +657,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   #readBytes(index: number): Buffer {
     let n: number;
     try {
-      n = native.walReadInto(this.#h, index, SCRATCH);
+      n = raw.walReadIntoRaw(this.#raw, index, SCRATCH);
     } catch (err) {
       throw fromNative(err);
     }

@@ -3,13 +3,15 @@
 //! napi-rs 3 spends about 3,000 instructions on every `&self` method call
 //! (`napi_unwrap`, the type-tag check and a per-call borrow registry that
 //! allocates), against about 200 for a plain function taking an `External`
-//! (callgrind, Node 20; see `benchmark/RESULTS.md`). That is more than the
-//! append itself, so the calls made once per record (append, read, the
-//! durable index) go through these functions; everything else stays on the
-//! `NativeWal` class. The handle holds the same `Arc<Wal>` as the class, so
-//! closing through either closes both (later calls fail with `Closed`).
+//! (callgrind, Node 20; see `benchmark/RESULTS.md`). That is more than an
+//! append of 1 KiB, so the calls made once per batch or per record (batches,
+//! the durable and last index) go through these functions, and the two
+//! hottest, append and read, go through raw N-API callbacks (raw.rs).
+//! Everything else stays on the `NativeWal` class. The handle holds the same
+//! `Arc<Wal>` as the class, so closing through either closes both (later
+//! calls fail with `Closed`).
 
-use crate::convert::{index, js_index};
+use crate::convert::js_index;
 use crate::error::IntoNapi;
 use crate::wal::NativeWal;
 use napi::bindgen_prelude::*;
@@ -26,15 +28,6 @@ pub fn wal_handle(wal: &NativeWal) -> Handle {
     External::new(wal.core().clone())
 }
 
-/// `NativeWal.append`, without the method-call overhead.
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: ExternalObject<'WalHandle'>, data: Uint8Array"
-)]
-pub fn wal_append(handle: &Handle, data: &[u8]) -> Result<f64> {
-    handle.append(data).napi().map(js_index)
-}
-
 /// `NativeWal.appendPacked`, without the method-call overhead.
 #[napi(
     catch_unwind,
@@ -42,30 +35,6 @@ pub fn wal_append(handle: &Handle, data: &[u8]) -> Result<f64> {
 )]
 pub fn wal_append_packed(handle: &Handle, data: &[u8], lengths: &[u32]) -> Result<f64> {
     handle.append_packed(data, lengths).napi().map(js_index)
-}
-
-/// Copies the record at `index` into `dst` when it fits and returns its
-/// length; when it does not fit, copies nothing and returns the length all
-/// the same (the caller then reads it with `NativeWal.read`). Creating the
-/// result Buffer in JavaScript (from Node's pool) and copying into it is
-/// several times cheaper than `napi_create_buffer_copy` for small records.
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: ExternalObject<'WalHandle'>, index: number, dst: Uint8Array"
-)]
-pub fn wal_read_into(handle: &Handle, index_: f64, mut dst: Uint8ArraySlice) -> Result<f64> {
-    let i = index(index_, "index")?;
-    // SAFETY: `dst` is JavaScript memory lent for this synchronous call; no
-    // JavaScript runs until we return, so nothing else reads or writes it.
-    let dst = unsafe { dst.as_mut() };
-    handle
-        .with_entry(i, |_, data| {
-            if let Some(d) = dst.get_mut(..data.len()) {
-                d.copy_from_slice(data);
-            }
-            data.len() as f64
-        })
-        .napi()
 }
 
 /// `NativeWal.durableIndex`, without the getter overhead (every `write()`

@@ -22,4 +22,5 @@ mod fast;
 mod inspect;
 mod memory;
 mod raft;
+mod raw;
 mod wal;

@@ -1,0 +1,253 @@
+//! The two calls made once per record, `append` and `readInto`, as raw N-API
+//! callbacks (and a raw no-op, the benchmark's floor for a native call).
+//!
+//! Even a plain napi-rs function pays for napi-rs's per-call borrow
+//! bookkeeping (a scope pushed and popped in thread-local storage, a vector
+//! allocated and freed, a type-id map lookup for an `External`): about 1,700
+//! instructions, as much as the rest of an append of 1 KiB. These callbacks
+//! do only what N-API requires: read the arguments, check the handle's type
+//! tag, call the core, and convert the result or throw the same error the
+//! napi-rs functions throw. Everything else stays on napi-rs (fast.rs for
+//! the other per-call functions, wal.rs for the rest).
+//!
+//! Measured (release, 1 KiB records, ns per call, 3 runs): reading a cached
+//! record 314-507 through napi-rs, 188-215 raw; a random record of a 100 MiB
+//! log 855-984 and 524-680.
+
+use crate::error::{panicked, to_napi};
+use crate::wal::NativeWal;
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::Arc;
+use walnut_core::Wal;
+
+/// Marks the externals made by [`wal_raw_handle`], so that a callback never
+/// takes another addon's external for a log.
+const TAG: sys::napi_type_tag = sys::napi_type_tag {
+    lower: 0x7761_6c6e_7574_5241, // "walnutRA"
+    upper: 0x5748_414e_444c_4531, // "WHANDLE1"
+};
+
+unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the pointer `Arc::into_raw` gave `wal_raw_handle`;
+    // N-API calls this finalizer once, when the external is collected.
+    drop(unsafe { Arc::from_raw(data as *const Wal) });
+}
+
+/// The raw-callback handle of a log: an external holding a reference to the
+/// same core log as `wal`.
+#[napi(ts_return_type = "ExternalObject<'WalRawHandle'>")]
+pub fn wal_raw_handle<'env>(env: &'env Env, wal: &NativeWal) -> Result<Unknown<'env>> {
+    let raw = Arc::into_raw(wal.core().clone()) as *mut c_void;
+    let mut value = ptr::null_mut();
+    // SAFETY: plain N-API calls on the current env; `raw` is owned by the
+    // external from here on (released by `release`), or reclaimed below.
+    unsafe {
+        let status =
+            sys::napi_create_external(env.raw(), raw, Some(release), ptr::null_mut(), &mut value);
+        if status != sys::Status::napi_ok {
+            drop(Arc::from_raw(raw as *const Wal));
+            return Err(Error::new(Status::from(status), "cannot create a handle"));
+        }
+        check(sys::napi_type_tag_object(env.raw(), value, &TAG))?;
+        Ok(Unknown::from_raw_unchecked(env.raw(), value))
+    }
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(Status::from(status), "N-API call failed"))
+    }
+}
+
+fn invalid_arg(what: &str) -> Error {
+    crate::error::invalid(format!("{what} is not what the native call expects"))
+}
+
+/// The arguments of a call, read with one `napi_get_cb_info`.
+unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<[sys::napi_value; N]> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: `argv` has room for `argc` values.
+    check(unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    })?;
+    if argc < N {
+        return Err(invalid_arg("the argument list"));
+    }
+    Ok(argv)
+}
+
+/// The log behind a handle made by [`wal_raw_handle`]. The reference is valid
+/// during the callback: the handle is one of its arguments, so it cannot be
+/// collected (and the `Arc` released) before the callback returns.
+unsafe fn wal<'a>(env: sys::napi_env, handle: sys::napi_value) -> Result<&'a Wal> {
+    let mut tagged = false;
+    // SAFETY: plain N-API calls on values of this callback.
+    unsafe {
+        check(sys::napi_check_object_type_tag(
+            env,
+            handle,
+            &TAG,
+            &mut tagged,
+        ))?;
+        if !tagged {
+            return Err(invalid_arg("the log handle"));
+        }
+        let mut data = ptr::null_mut();
+        check(sys::napi_get_value_external(env, handle, &mut data))?;
+        Ok(&*(data as *const Wal))
+    }
+}
+
+/// The bytes of a Uint8Array (a Buffer included), borrowed for the callback.
+unsafe fn bytes<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<&'a mut [u8]> {
+    let mut kind = 0;
+    let mut len = 0;
+    let mut data = ptr::null_mut();
+    // SAFETY: plain N-API call; the out-pointers are valid.
+    check(unsafe {
+        sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    })
+    .map_err(|_| invalid_arg("the data"))?;
+    if kind != sys::TypedarrayType::uint8_array {
+        return Err(invalid_arg("the data"));
+    }
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: N-API reports `len` bytes at `data`, owned by JavaScript and
+    // kept alive by the argument; no JavaScript runs until we return.
+    Ok(unsafe { std::slice::from_raw_parts_mut(data as *mut u8, len) })
+}
+
+unsafe fn number(env: sys::napi_env, value: sys::napi_value) -> Result<f64> {
+    let mut n = 0.0;
+    // SAFETY: plain N-API call.
+    check(unsafe { sys::napi_get_value_double(env, value, &mut n) })
+        .map_err(|_| invalid_arg("the index"))?;
+    Ok(n)
+}
+
+/// Runs `f`, returning its number to JavaScript or throwing its error (or a
+/// caught panic) the way napi-rs functions do.
+unsafe fn respond(env: sys::napi_env, f: impl FnOnce() -> Result<f64>) -> sys::napi_value {
+    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(panicked()));
+    let mut out = ptr::null_mut();
+    // SAFETY: plain N-API calls on the current env.
+    unsafe {
+        match result {
+            Ok(n) => {
+                if sys::napi_create_double(env, n, &mut out) != sys::Status::napi_ok {
+                    out = ptr::null_mut();
+                }
+            }
+            Err(e) => JsError::from(e).throw_into(env),
+        }
+    }
+    out
+}
+
+/// `walAppendRaw(handle, data)`: appends one record, returns its index.
+unsafe extern "C" fn append(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: called by N-API with a valid env and callback info.
+    unsafe {
+        respond(env, || {
+            let [h, data] = args::<2>(env, info)?;
+            let wal = wal(env, h)?;
+            let data = bytes(env, data)?;
+            wal.append(data)
+                .map(crate::convert::js_index)
+                .map_err(to_napi)
+        })
+    }
+}
+
+/// `walReadIntoRaw(handle, index, dst)`: like `walReadInto`.
+unsafe extern "C" fn read_into(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by N-API with a valid env and callback info.
+    unsafe {
+        respond(env, || {
+            let [h, i, dst] = args::<3>(env, info)?;
+            let wal = wal(env, h)?;
+            let i = crate::convert::index(number(env, i)?, "index")?;
+            let dst = bytes(env, dst)?;
+            wal.with_entry(i, |_, data| {
+                if let Some(d) = dst.get_mut(..data.len()) {
+                    d.copy_from_slice(data);
+                }
+                data.len() as f64
+            })
+            .map_err(to_napi)
+        })
+    }
+}
+
+/// `benchNoopRaw(data)`: returns the length of a Uint8Array, through the same
+/// raw path as the callbacks above. The benchmark's floor for a native call
+/// taking a Buffer (napi-rs's `benchNoop` costs more than `walReadIntoRaw`
+/// of a cached record, so it cannot be the floor).
+unsafe extern "C" fn noop(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: called by N-API with a valid env and callback info.
+    unsafe {
+        respond(env, || {
+            let [data] = args::<1>(env, info)?;
+            Ok(bytes(env, data)?.len() as f64)
+        })
+    }
+}
+
+/// Adds the raw callbacks to the module's exports.
+#[napi(module_exports)]
+pub fn raw_exports(mut exports: Object, env: Env) -> Result<()> {
+    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+    let list: [(&str, Callback); 3] = [
+        ("walAppendRaw", append),
+        ("walReadIntoRaw", read_into),
+        ("benchNoopRaw", noop),
+    ];
+    for (name, cb) in list {
+        let mut f = ptr::null_mut();
+        // SAFETY: `name` is valid for `name.len()` bytes; `cb` is a valid callback.
+        check(unsafe {
+            sys::napi_create_function(
+                env.raw(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                Some(cb),
+                ptr::null_mut(),
+                &mut f,
+            )
+        })?;
+        // SAFETY: `f` was just created on this env.
+        exports.set_named_property(name, unsafe { Unknown::from_raw_unchecked(env.raw(), f) })?;
+    }
+    Ok(())
+}
