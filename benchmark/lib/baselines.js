@@ -16,7 +16,12 @@ function destination() {
   return ring;
 }
 
-/** ns per op of a no-op native call taking the record, plus a Buffer.copy of it. */
+/**
+ * ns per op of a no-op native call taking the record, plus a Buffer.copy of
+ * it into a 64 MiB ring. The call is `benchNoopRaw`, a raw N-API callback:
+ * the cheapest native call there is (napi-rs's own functions cost more; see
+ * `noopCall`).
+ */
 function noopPlusCopy(buf, n) {
   const dst = destination();
   const len = buf.length;
@@ -25,7 +30,7 @@ function noopPlusCopy(buf, n) {
   let sink = 0;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    sink += native.benchNoop(buf);
+    sink += native.benchNoopRaw(buf);
     buf.copy(dst, off);
     off += len;
     if (off > wrap) off = 0;
@@ -35,11 +40,31 @@ function noopPlusCopy(buf, n) {
   return ns;
 }
 
-/** ns per call of the no-op native call alone. */
-function noopCall(buf, n) {
+/**
+ * Like noopPlusCopy, but copying `len` bytes out of `src` at the given
+ * positions: the memory traffic of random reads from a log of that size.
+ */
+function noopPlusCopyFrom(src, len, positions) {
+  const out = Buffer.allocUnsafe(len);
+  const n = positions.length;
   let sink = 0;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) sink += native.benchNoop(buf);
+  for (let i = 0; i < n; i++) {
+    sink += native.benchNoopRaw(out);
+    const at = positions[i] * len;
+    src.copy(out, 0, at, at + len);
+  }
+  const ns = ((performance.now() - t0) * 1e6) / n;
+  if (sink < 0) throw new Error('unreachable');
+  return ns;
+}
+
+/** ns per call of a no-op native call: `raw` (benchNoopRaw) or napi-rs (benchNoop). */
+function noopCall(buf, n, raw = true) {
+  const f = raw ? native.benchNoopRaw : native.benchNoop;
+  let sink = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sink += f(buf);
   const ns = ((performance.now() - t0) * 1e6) / n;
   if (sink < 0) throw new Error('unreachable');
   return ns;
@@ -178,6 +203,7 @@ async function promiseWakeup(n, hist) {
 
 module.exports = {
   noopPlusCopy,
+  noopPlusCopyFrom,
   noopCall,
   memcpyBandwidth,
   overwriteSync,

@@ -2,7 +2,8 @@
 /**
  * Loads walnut the way a user gets it (the compiled TypeScript package in
  * `dist/`, which loads the native addon through the napi-rs loader) plus the
- * benchmarking baselines the addon exports (`benchNoop`, `benchCrc32c`).
+ * benchmarking baselines the addon exports (`benchNoopRaw`, `benchNoop`,
+ * `benchCrc32c`).
  *
  * `NAPI_RS_NATIVE_LIBRARY_PATH=/path/to/walnut.node` selects another build of
  * the addon (the loader honours it), e.g. a private release build.
@@ -18,7 +19,7 @@ try {
 } catch (err) {
   throw new Error(`cannot load walnut (run \`npm run build\` first): ${err.message}`);
 }
-if (typeof native.benchNoop !== 'function' || typeof native.benchCrc32c !== 'function') {
+if (['benchNoop', 'benchNoopRaw', 'benchCrc32c'].some((f) => typeof native[f] !== 'function')) {
   throw new Error('the native addon lacks the benchmark baselines (rebuild it: `npm run build`)');
 }
 

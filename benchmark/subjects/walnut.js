@@ -23,7 +23,7 @@ const LABELS = {
 function open(dir, mode, extra = {}) {
   const wal = Wal.openSync(dir, { sync: mode === 'always' ? 'always' : 'none', ...extra });
   return {
-    label: LABELS[mode],
+    label: extra.prefault === false ? `${LABELS[mode]}, prefault: false` : LABELS[mode],
     durable: mode === 'always' || mode === 'write',
     wal,
     /** W1: up to `n` single appends of `buf`, stopping after `deadline`; returns how many. */

@@ -27,6 +27,12 @@ function cells(plan) {
       name: 'walnut append()',
       run: (ctx) => withStore(ctx, walnut, 'none', (s) => puts(s)()),
     });
+    out.push({
+      ...base,
+      role: 'walnut-alt',
+      name: 'walnut append(), prefault: false',
+      run: (ctx) => withStore(ctx, walnut, 'none', (s) => puts(s)(), { prefault: false }),
+    });
     for (const peer of PEERS) {
       out.push({
         ...base,
@@ -41,6 +47,13 @@ function cells(plan) {
       durability: '-',
       name: 'no-op native call + Buffer.copy',
       run: async () => ({ value: 1e9 / baselines.noopPlusCopy(buf, Math.min(ops, 200_000)) }),
+    });
+    out.push({
+      ...base,
+      role: 'baseline',
+      durability: '-',
+      name: 'no-op napi-rs function call (benchNoop)',
+      run: async () => ({ value: 1e9 / baselines.noopCall(buf, Math.min(ops, 200_000), false) }),
     });
   }
   return out;

@@ -34,6 +34,12 @@ function cells(plan) {
       name: 'walnut appendBatch()',
       run: (ctx) => withStore(ctx, walnut, 'batch', (s) => run(s)()),
     });
+    out.push({
+      ...base,
+      role: 'walnut-alt',
+      name: 'walnut appendBatch(), prefault: false',
+      run: (ctx) => withStore(ctx, walnut, 'batch', (s) => run(s)(), { prefault: false }),
+    });
     for (const peer of PEERS) {
       out.push({ ...base, role: 'peer', name: peer.name, run: (ctx) => withStore(ctx, peer, 'none', (s) => run(s)()) });
     }

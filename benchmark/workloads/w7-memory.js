@@ -3,8 +3,11 @@
  * W7: anonymous memory per entry. A child process (run with --expose-gc)
  * measures RssAnon (/proc/self/status: heap and other private memory, not the
  * page cache or mapped files) before opening a store of N entries and after
- * opening it and reading its last entry, with a GC before each reading. For
- * walnut, `stats().indexBytes` is shown alongside.
+ * opening it and reading its last entry, with a GC before each reading. The
+ * same is measured for an empty store (threads, buffers, caches: what a store
+ * costs whatever it holds) and subtracted: the figure is the cost of one more
+ * entry. The whole delta per entry is shown alongside, and for walnut
+ * `stats().indexBytes`.
  */
 const { walnut, PEERS, recordOf } = require('./common');
 const { runChild } = require('../lib/child');
@@ -22,8 +25,10 @@ const MEASURE = `
   await warm.close();
   const before = anon();
   const store = await subject.open(args.dir, args.mode);
-  const last = await store.readAt(args.entries - 1);
-  if (!last || last.length !== args.size) throw new Error('last entry missing');
+  if (args.entries > 0) {
+    const last = await store.readAt(args.entries - 1);
+    if (!last || last.length !== args.size) throw new Error('last entry missing');
+  }
   const after = anon();
   const indexBytes = store.wal ? store.wal.stats().indexBytes : undefined;
   console.log(JSON.stringify({ delta: after - before, indexBytes }));
@@ -40,6 +45,7 @@ function cells(plan) {
     const mode = isWalnut ? 'none' : 'durable';
     let dir;
     let warmDir;
+    let emptyDir;
     out.push({
       ...base,
       role: isWalnut ? 'walnut' : 'peer',
@@ -47,22 +53,30 @@ function cells(plan) {
       setup: async (ctx) => {
         dir = ctx.tmp(`w7-${subject.name}`);
         warmDir = ctx.tmp(`w7-${subject.name}-warm`);
+        emptyDir = ctx.tmp(`w7-${subject.name}-empty`);
         const s = await subject.open(dir, mode);
         await s.fill(recordOf(size), entries);
         await s.close();
+        await (await subject.open(emptyDir, mode)).close();
       },
       run: async () => {
-        const out = await runChild(MEASURE, { subject: subject.path, dir, warmDir, mode, entries, size }, { nodeArgs: ['--expose-gc'] });
-        const r = JSON.parse(out.trim().split('\n').pop());
-        const extra = r.indexBytes === undefined ? {} : { 'index B/entry': r.indexBytes / entries };
-        return { value: Math.max(0, r.delta) / entries, extra };
+        const measure = async (d, n) => {
+          const args = { subject: subject.path, dir: d, warmDir, mode, entries: n, size };
+          const out = await runChild(MEASURE, args, { nodeArgs: ['--expose-gc'] });
+          return JSON.parse(out.trim().split('\n').pop());
+        };
+        const full = await measure(dir, entries);
+        const empty = await measure(emptyDir, 0);
+        const extra = { 'whole delta B/entry': full.delta / entries, 'empty store KiB': empty.delta / 1024 };
+        if (full.indexBytes !== undefined) extra['index B/entry'] = full.indexBytes / entries;
+        return { value: Math.max(0, full.delta - empty.delta) / entries, extra };
       },
     });
   }
   out.push({
     ...base,
     role: 'limit',
-    name: 'design: one u32 offset per entry',
+    name: 'design: one u32 offset per entry (not measured)',
     run: async () => ({ value: 4 }),
   });
   return out;
