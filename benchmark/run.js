@@ -93,7 +93,10 @@ async function main() {
     rm: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
   };
   const machine = describe(base, root);
-  const command = `node benchmark/run.js ${process.argv.slice(2).join(' ')}`.trim();
+  const override = process.env.NAPI_RS_NATIVE_LIBRARY_PATH;
+  const command = `${override ? `NAPI_RS_NATIVE_LIBRARY_PATH=${override} ` : ''}node benchmark/run.js ${process.argv
+    .slice(2)
+    .join(' ')}`.trim();
   log(`walnut benchmark: ${plan.name} plan, ${plan.rounds} rounds, ${profile} addon, data in ${base}`);
   if (profile !== 'release') log('WARNING: the native addon is a debug build; figures are not representative');
 
