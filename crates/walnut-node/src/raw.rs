@@ -101,13 +101,9 @@ unsafe fn wal<'a>(env: sys::napi_env, handle: sys::napi_value) -> Result<&'a Wal
     let mut tagged = false;
     // SAFETY: plain N-API calls on values of this callback.
     unsafe {
-        check(sys::napi_check_object_type_tag(
-            env,
-            handle,
-            &TAG,
-            &mut tagged,
-        ))?;
-        if !tagged {
+        let status = sys::napi_check_object_type_tag(env, handle, &TAG, &mut tagged);
+        // Not an object at all, or not one of ours.
+        if status != sys::Status::napi_ok || !tagged {
             return Err(invalid_arg("the log handle"));
         }
         let mut data = ptr::null_mut();
