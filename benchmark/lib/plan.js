@@ -25,7 +25,7 @@ const quick = {
 const full = {
   name: 'full',
   rounds: 5,
-  cellMs: 3000,
+  cellMs: 1500,
   w1: { sizes: [16, 256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], bytes: 128 * MiB, maxOps: 1_000_000 },
   w2: { sizes: [16, 256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], bytes: 256 * MiB },
   w3: { sizes: [256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], ops: 1000 },

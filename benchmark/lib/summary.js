@@ -91,7 +91,7 @@ function targets(rowList) {
   const w6c = find('W6', /^clean/);
   add('W6: open the clean log in <= 100 ms', w6c, w6c?.walnut.median <= 100, w6c && `${w6c.walnut.median.toFixed(1)} ms (${w6c.row})`);
   const w6t = find('W6', /^torn/);
-  add('W6: torn tail at >= 0.7x of the scan baseline', w6t, w6t?.vsLimit >= 0.7, w6t && `${w6t.vsLimit?.toFixed(2)}`);
+  add('W6: torn tail at >= 0.7x of the scan baseline (the bytes recovery examines)', w6t, w6t?.vsLimit >= 0.7, w6t && `${w6t.vsLimit?.toFixed(2)}`);
   const w7 = find('W7', /./);
   add('W7: <= 8 B of anonymous RAM per entry', w7, w7?.walnut.median <= 8, w7 && `${w7.walnut.median.toFixed(2)} B/entry`);
   const w8t = find('W8', /^tail/);
