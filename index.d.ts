@@ -83,15 +83,8 @@ export declare class NativeWal {
   timestamp(index: number): number | null
   /** The first index whose timestamp is at or after `timeMs`. */
   seekTime(timeMs: number): number
-  /** Appends one record; returns its index. */
-  append(data: Uint8Array): number
   /** Appends the UTF-8 bytes of a string; returns its index. */
   appendString(data: string): number
-  /**
-   * Appends records packed back to back, as one atomic batch; returns the
-   * first index.
-   */
-  appendPacked(data: Uint8Array, lengths: Uint32Array): number
   /** Reads (copies) one record. */
   read(index: number): Buffer
   /** Reads the records in `[lo, hi)` within a byte budget (at least one). */
@@ -149,7 +142,7 @@ export declare function benchBuildProfile(): string
 export declare function benchCrc32c(data: Uint8Array): number
 
 /**
- * Takes a Buffer the way `NativeWal.append` does (a borrowed `&[u8]`) and
+ * Takes a Buffer the way napi-rs functions do (a borrowed `&[u8]`) and
  * returns its length: the cost of one N-API call with a Buffer argument and
  * a number result, and nothing else.
  */
@@ -380,7 +373,10 @@ export interface SyncNote {
  */
 export declare function walAppendMany(handle: ExternalObject<'WalHandle'>, items: Uint8Array[]): number
 
-/** `NativeWal.appendPacked`, without the method-call overhead. */
+/**
+ * Appends records packed back to back in `data`, with their `lengths`, as
+ * one atomic batch; returns the first index.
+ */
 export declare function walAppendPacked(handle: ExternalObject<'WalHandle'>, data: Uint8Array, lengths: Uint32Array): number
 
 /**

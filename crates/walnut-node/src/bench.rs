@@ -7,7 +7,7 @@
 
 use napi_derive::napi;
 
-/// Takes a Buffer the way `NativeWal.append` does (a borrowed `&[u8]`) and
+/// Takes a Buffer the way napi-rs functions do (a borrowed `&[u8]`) and
 /// returns its length: the cost of one N-API call with a Buffer argument and
 /// a number result, and nothing else.
 #[napi]

@@ -28,7 +28,8 @@ pub fn wal_handle(wal: &NativeWal) -> Handle {
     External::new(wal.core().clone())
 }
 
-/// `NativeWal.appendPacked`, without the method-call overhead.
+/// Appends records packed back to back in `data`, with their `lengths`, as
+/// one atomic batch; returns the first index.
 #[napi(
     catch_unwind,
     ts_args_type = "handle: ExternalObject<'WalHandle'>, data: Uint8Array, lengths: Uint32Array"

@@ -113,23 +113,10 @@ impl NativeWal {
         self.wal.seek_time(t).napi().map(js_index)
     }
 
-    /// Appends one record; returns its index.
-    #[napi(catch_unwind)]
-    pub fn append(&self, data: &[u8]) -> Result<f64> {
-        self.wal.append(data).napi().map(js_index)
-    }
-
     /// Appends the UTF-8 bytes of a string; returns its index.
     #[napi(catch_unwind)]
     pub fn append_string(&self, data: String) -> Result<f64> {
         self.wal.append(data.as_bytes()).napi().map(js_index)
-    }
-
-    /// Appends records packed back to back, as one atomic batch; returns the
-    /// first index.
-    #[napi(catch_unwind)]
-    pub fn append_packed(&self, data: &[u8], lengths: &[u32]) -> Result<f64> {
-        self.wal.append_packed(data, lengths).napi().map(js_index)
     }
 
     /// Reads (copies) one record.
