@@ -46,7 +46,9 @@ pub enum Algorithm {
     None,
     /// LZ4 block format.
     Lz4,
-    /// Zstandard at the given level.
+    /// Zstandard at the given level. Needs the `zstd` cargo feature (on by
+    /// default); a build without it refuses this algorithm with
+    /// [`Error::InvalidArgument`], for writing and for reading alike.
     Zstd(i32),
     /// Snappy raw format.
     Snappy,
@@ -175,11 +177,7 @@ impl Transforms {
             active = enc.active;
         }
         if let Algorithm::Zstd(level) = compression.algorithm {
-            if !zstd::compression_level_range().contains(&level) {
-                return Err(Error::invalid(format!(
-                    "zstd level {level} is out of range"
-                )));
-            }
+            check_zstd_level(level)?;
         }
         Ok(Transforms {
             compression,
@@ -311,6 +309,13 @@ impl Transforms {
             _ => Some(Algorithm::Snappy),
         };
         if let Some(algo) = algo {
+            if !ZSTD && matches!(algo, Algorithm::Zstd(_)) {
+                // Not damage: the bytes may be fine, this build cannot read them.
+                return Err(zstd_missing(&format!(
+                    "entry {} is zstd-compressed",
+                    ctx.index
+                )));
+            }
             data = Cow::Owned(
                 decompress(algo, &data, self.max_record).map_err(|why| corrupt(ctx, why))?,
             );
@@ -359,14 +364,59 @@ impl Transforms {
     }
 }
 
+/// Whether this build can compress and decompress zstd (the `zstd` feature).
+const ZSTD: bool = cfg!(feature = "zstd");
+
+fn zstd_missing(what: &str) -> Error {
+    Error::invalid(format!(
+        "{what}, but this build of walnut has no zstd support (the `zstd` cargo feature of walnut-core is off)"
+    ))
+}
+
+#[cfg(feature = "zstd")]
+fn check_zstd_level(level: i32) -> Result<()> {
+    if zstd::compression_level_range().contains(&level) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "zstd level {level} is out of range"
+        )))
+    }
+}
+
+#[cfg(not(feature = "zstd"))]
+fn check_zstd_level(_level: i32) -> Result<()> {
+    Err(zstd_missing("zstd compression was requested"))
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_compress(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    zstd::bulk::compress(data, level).map_err(|e| Error::io("compressing a record", e))
+}
+
+#[cfg(not(feature = "zstd"))]
+fn zstd_compress(_data: &[u8], _level: i32) -> Result<Vec<u8>> {
+    // Unreachable in practice: `Transforms::new` refuses zstd in this build.
+    Err(zstd_missing("zstd compression was requested"))
+}
+
+#[cfg(feature = "zstd")]
+fn zstd_decompress(body: &[u8], size: usize) -> std::result::Result<Vec<u8>, &'static str> {
+    zstd::bulk::decompress(body, size).map_err(|_| "zstd payload does not decompress")
+}
+
+#[cfg(not(feature = "zstd"))]
+fn zstd_decompress(_body: &[u8], _size: usize) -> std::result::Result<Vec<u8>, &'static str> {
+    // Unreachable in practice: `decode` refuses zstd payloads in this build.
+    Err("zstd payload, and this build has no zstd support")
+}
+
 fn compress(algo: Algorithm, data: &[u8]) -> Result<Vec<u8>> {
     let mut out = (data.len() as u32).to_le_bytes().to_vec();
     match algo {
         Algorithm::None => unreachable!("no compression requested"),
         Algorithm::Lz4 => out.extend_from_slice(&lz4_flex::block::compress(data)),
-        Algorithm::Zstd(level) => out.extend_from_slice(
-            &zstd::bulk::compress(data, level).map_err(|e| Error::io("compressing a record", e))?,
-        ),
+        Algorithm::Zstd(level) => out.extend_from_slice(&zstd_compress(data, level)?),
         Algorithm::Snappy => out.extend_from_slice(
             &snap::raw::Encoder::new()
                 .compress_vec(data)
@@ -393,9 +443,7 @@ fn decompress(
         Algorithm::None => unreachable!("no compression flagged"),
         Algorithm::Lz4 => lz4_flex::block::decompress(body, size)
             .map_err(|_| "lz4 payload does not decompress")?,
-        Algorithm::Zstd(_) => {
-            zstd::bulk::decompress(body, size).map_err(|_| "zstd payload does not decompress")?
-        }
+        Algorithm::Zstd(_) => zstd_decompress(body, size)?,
         Algorithm::Snappy => snap::raw::Decoder::new()
             .decompress_vec(body)
             .map_err(|_| "snappy payload does not decompress")?,
@@ -441,7 +489,11 @@ mod tests {
     #[test]
     fn every_algorithm_round_trips_and_shrinks_repetitive_data() {
         let data = b"{\"event\":\"click\",\"user\":12345}".repeat(40);
-        for algorithm in [Algorithm::Lz4, Algorithm::Zstd(3), Algorithm::Snappy] {
+        let mut algorithms = vec![Algorithm::Lz4, Algorithm::Snappy];
+        if ZSTD {
+            algorithms.push(Algorithm::Zstd(3));
+        }
+        for algorithm in algorithms {
             let t = Transforms::new(
                 Compression {
                     algorithm,
@@ -557,5 +609,29 @@ mod tests {
             t.decode(&ctx(0), 1 << COMPRESSION_SHIFT, &bomb),
             Err(Error::Corrupt(_))
         ));
+    }
+
+    /// Without the `zstd` feature, zstd is refused as an argument (writing)
+    /// and zstd-flagged payloads are not mistaken for damage (reading).
+    #[cfg(not(feature = "zstd"))]
+    #[test]
+    fn a_build_without_zstd_refuses_it_with_a_typed_error() {
+        let zstd = Compression {
+            algorithm: Algorithm::Zstd(3),
+            threshold: 1,
+        };
+        let err = Transforms::new(zstd, None, false, 1, 1 << 20)
+            .err()
+            .expect("zstd must be refused");
+        assert_eq!(err.code(), "ERR_WAL_INVALID_ARGUMENT");
+        assert!(err.to_string().contains("`zstd` cargo feature"), "{err}");
+        let t = Transforms::new(Compression::default(), None, false, 1, 1 << 20).unwrap();
+        let mut packed = 4u32.to_le_bytes().to_vec();
+        packed.extend_from_slice(b"\x28\xb5\x2f\xfd");
+        let err = t
+            .decode(&ctx(0), 2 << COMPRESSION_SHIFT, &packed)
+            .err()
+            .expect("a zstd payload cannot be read");
+        assert_eq!(err.code(), "ERR_WAL_INVALID_ARGUMENT");
     }
 }
