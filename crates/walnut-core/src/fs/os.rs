@@ -1,38 +1,75 @@
-//! The real file system: `fallocate` before mapping, `msync(MS_SYNC)` for
-//! durability, `flock` for exclusion, `fsync` on the directory after changing
-//! its names.
+//! The real file system. The mapping, its durability and the directory lock
+//! are shared; what differs by platform (permissions, not following links,
+//! preallocation, directory sync, removing and replacing files that are still
+//! mapped) is in [`unix`] and [`windows`], behind the same small functions.
+//!
+//! | | Unix | Windows |
+//! | --- | --- | --- |
+//! | preallocation | `fallocate` (Linux), `F_PREALLOCATE` (macOS) | `SetEndOfFile` (`File::set_len`) |
+//! | durability | `msync(MS_SYNC)` | `FlushViewOfFile` + `FlushFileBuffers` |
+//! | lock | `flock` (`File::try_lock`) | `LockFileEx` (`File::try_lock`) |
+//! | directory sync | `fsync` on the directory | none (see [`windows`]) |
+//! | no-follow | `O_NOFOLLOW` | `FILE_FLAG_OPEN_REPARSE_POINT`, reparse points refused |
+//! | owner-only | modes 0600 / 0700 | inherited ACL (see [`windows`]) |
 
 use super::sigbus::Guard;
 use super::{DirEntry, DirLock, EntryKind, FileSystem, MappedFile};
 use crate::region::Region;
 use memmap2::MmapRaw;
-use rustix::fs::{FallocateFlags, FlockOperation};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Arc;
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as sys;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as sys;
 
 /// The operating system's file system.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsFs;
 
-struct OsLock(#[allow(dead_code)] File); // the open descriptor holds the flock
+/// The open LOCK file holds the lock (`flock` on Unix, `LockFileEx` on
+/// Windows, both through `File::try_lock`).
+struct OsLock(File);
 impl DirLock for OsLock {}
+
+impl Drop for OsLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too, but Windows documents the
+        // release on close as happening "in time", not at once: a reopen right
+        // after a close could find the log still locked. Unlock explicitly.
+        let _ = self.0.unlock();
+    }
+}
 
 /// A mapping registered with the SIGBUS guard for as long as it exists.
 struct GuardedMap {
-    // Declared first so it is dropped first: the range is unregistered
-    // before it is unmapped.
+    // Fields drop in this order. The range is unregistered before it is
+    // unmapped, the file is closed after, and only then may a file that was
+    // removed while mapped be deleted for good (Windows: see `after_unmap`).
     guard: Guard,
     map: MmapRaw,
+    _file: File,
+    _after: AfterUnmap,
+}
+
+struct AfterUnmap;
+
+impl Drop for AfterUnmap {
+    fn drop(&mut self) {
+        sys::after_unmap();
+    }
 }
 
 struct OsMapped {
     map: Arc<GuardedMap>,
     region: Region,
-    // Kept open so the mapping's inode stays reachable for fdatasync-like calls.
-    _file: File,
 }
 
 fn shrunk() -> io::Error {
@@ -53,6 +90,10 @@ impl MappedFile for OsMapped {
         if self.map.guard.failed() {
             return Err(shrunk());
         }
+        // Unix: msync(MS_SYNC). Windows: memmap2 (0.9) calls FlushViewOfFile,
+        // which only starts writing the dirty pages, then FlushFileBuffers on
+        // its handle of the file, which waits for them and flushes the
+        // drive's cache; together they are what msync(MS_SYNC) is here.
         self.map.map.flush_range(off, len)?;
         if self.map.guard.failed() {
             return Err(shrunk());
@@ -73,13 +114,14 @@ impl MappedFile for OsMapped {
     }
 }
 
+fn not_regular() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
+}
+
 fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+    if !sys::is_plain_file(&meta) {
+        return Err(not_regular());
     }
     if meta.len() == 0 {
         return Err(io::Error::new(io::ErrorKind::InvalidData, "empty file"));
@@ -92,39 +134,36 @@ fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     let map = Arc::new(GuardedMap {
         guard: Guard::register(map.as_ptr(), map.len()),
         map,
+        _file: file,
+        _after: AfterUnmap,
     });
     // SAFETY: the mapping lives as long as `map`, which the region keeps alive;
     // a read-only mapping is never written because read-only logs never write.
     let region = unsafe { Region::new(map.map.as_mut_ptr(), map.map.len(), map.clone()) };
-    Ok(Arc::new(OsMapped {
-        map,
-        region,
-        _file: file,
-    }))
+    Ok(Arc::new(OsMapped { map, region }))
 }
 
 impl FileSystem for OsFs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        sys::create_dir_all(dir)
     }
 
     fn lock(&self, dir: &Path) -> io::Result<Option<Box<dyn DirLock>>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(dir.join("LOCK"))?;
-        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(Box::new(OsLock(file)))),
-            Err(rustix::io::Errno::WOULDBLOCK) => Ok(None),
-            Err(e) => Err(e.into()),
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        sys::owner_only(&mut opts);
+        sys::no_follow(&mut opts);
+        let file = opts.open(dir.join("LOCK"))?;
+        sys::check_opened(&file)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Ok(None),
+            Err(TryLockError::Error(e)) => return Err(e),
         }
+        let lock = OsLock(file);
+        // Only the holder of the lock may tidy the directory.
+        sys::after_lock(dir)?;
+        Ok(Some(Box::new(lock)))
     }
 
     fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
@@ -132,7 +171,9 @@ impl FileSystem for OsFs {
         for entry in fs::read_dir(dir)? {
             let entry = entry?;
             let ft = entry.file_type()?;
-            let kind = if ft.is_file() {
+            let kind = if sys::is_link_entry(&entry)? {
+                EntryKind::Other
+            } else if ft.is_file() {
                 EntryKind::File
             } else if ft.is_dir() {
                 EntryKind::Dir
@@ -148,61 +189,54 @@ impl FileSystem for OsFs {
     }
 
     fn create_mapped(&self, path: &Path, size: u64) -> io::Result<Arc<dyn MappedFile>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+        let mut opts = OpenOptions::new();
+        // create_new never follows a link: it fails if anything has the name.
+        opts.read(true).write(true).create_new(true);
+        sys::owner_only(&mut opts);
+        let file = opts.open(path)?;
         // Real blocks, not a sparse hole: a full disk must fail here, cleanly,
         // rather than as SIGBUS on the first store into an unbacked page.
-        if let Err(e) = rustix::fs::fallocate(&file, FallocateFlags::empty(), 0, size) {
+        if let Err(e) = sys::preallocate(&file, size) {
             drop(file);
             let _ = fs::remove_file(path);
-            return Err(e.into());
+            return Err(e);
         }
         map(file, true)
     }
 
     fn open_mapped(&self, path: &Path, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)?;
-        map(file, writable)
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(writable);
+        sys::no_follow(&mut opts);
+        map(opts.open(path)?, writable)
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        sys::owner_only(&mut opts);
+        let mut file = opts.open(path)?;
         file.write_all(data)?;
         file.sync_data()
     }
 
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
         let meta = fs::symlink_metadata(path)?;
-        if !meta.file_type().is_file() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a regular file",
-            ));
+        if !sys::is_plain_file(&meta) {
+            return Err(not_regular());
         }
         fs::read(path)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        fs::rename(from, to)
+        sys::rename(from, to)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
-        fs::remove_file(path)
+        sys::remove(path)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        File::open(dir)?.sync_all()
+        sys::sync_dir(dir)
     }
 }
