@@ -147,8 +147,9 @@ impl Error {
         }
     }
 
-    /// Wraps an I/O error, turning ENOSPC/EDQUOT into [`Error::NoSpace`] so callers
-    /// can tell "free some space and retry" from every other failure.
+    /// Wraps an I/O error, turning ENOSPC/EDQUOT (on Windows: a full disk or
+    /// quota) into [`Error::NoSpace`] so callers can tell "free some space and
+    /// retry" from every other failure.
     pub fn io(context: impl Into<String>, source: io::Error) -> Error {
         let context = context.into();
         if is_no_space(&source) {
@@ -178,8 +179,26 @@ impl Error {
 }
 
 fn is_no_space(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(code) if code == rustix::io::Errno::NOSPC.raw_os_error() || code == rustix::io::Errno::DQUOT.raw_os_error())
-        || e.kind() == io::ErrorKind::StorageFull
+    e.raw_os_error().is_some_and(is_no_space_code) || e.kind() == io::ErrorKind::StorageFull
+}
+
+/// `ENOSPC`, and `EDQUOT` (out of quota is out of space for the caller).
+#[cfg(unix)]
+fn is_no_space_code(code: i32) -> bool {
+    code == rustix::io::Errno::NOSPC.raw_os_error()
+        || code == rustix::io::Errno::DQUOT.raw_os_error()
+}
+
+/// `ERROR_HANDLE_DISK_FULL` (39), `ERROR_DISK_FULL` (112) and, like `EDQUOT`,
+/// `ERROR_DISK_QUOTA_EXCEEDED` (1295).
+#[cfg(windows)]
+fn is_no_space_code(code: i32) -> bool {
+    matches!(code, 39 | 112 | 1295)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn is_no_space_code(_code: i32) -> bool {
+    false
 }
 
 /// Result alias used throughout the crate.

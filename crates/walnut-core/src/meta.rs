@@ -240,7 +240,7 @@ impl LogMeta {
     /// Decodes bytes written by [`LogMeta::encode`] (or by an older version,
     /// which wrote fewer fields); empty means never written.
     pub fn decode(b: &[u8]) -> Option<LogMeta> {
-        if b.len() % 8 != 0 {
+        if !b.len().is_multiple_of(8) {
             return None;
         }
         let field = |k: usize| {

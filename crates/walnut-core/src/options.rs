@@ -112,7 +112,7 @@ impl Options {
     /// Checks the options and fills in derived values.
     pub(crate) fn validate(mut self) -> Result<Options> {
         if !(MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&self.segment_size)
-            || self.segment_size % 4096 != 0
+            || !self.segment_size.is_multiple_of(4096)
         {
             return Err(Error::invalid(format!(
                 "segmentSize must be a multiple of 4096 between {MIN_SEGMENT_SIZE} and {MAX_SEGMENT_SIZE}, got {}",

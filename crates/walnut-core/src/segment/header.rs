@@ -28,7 +28,7 @@ pub const FRAMES_START: usize = COPY_AT + HEADER_LEN;
 const MAGIC: &[u8; 8] = b"WALNUTSG";
 /// Version written by this build.
 pub const VERSION: u32 = 1;
-const _: () = assert!(FRAMES_START % ALIGN == 0);
+const _: () = assert!(FRAMES_START.is_multiple_of(ALIGN));
 
 /// The decoded segment header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

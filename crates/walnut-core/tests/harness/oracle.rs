@@ -40,7 +40,7 @@ pub fn check_snapshot(
                     .copied()
                     .unwrap_or(PageFate::Lost)
             });
-            let go_on = n % effort.continue_every == 0;
+            let go_on = n.is_multiple_of(effort.continue_every);
             if let Err(why) = verify(&crashed, opts, &snap.model, go_on) {
                 tally.violations.lock().unwrap().push(format!(
                     "after op {} ({}), {kept}/{pending} dir ops kept, fates {:?}: {why}",
