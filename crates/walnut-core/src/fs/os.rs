@@ -131,6 +131,13 @@ fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     } else {
         memmap2::MmapOptions::new().map_raw_read_only(&file)?
     };
+    // Linux 6.x ext4 faults file pages in as large folios: a store through
+    // the mapping dirties the whole folio, and msync writes all of it back.
+    // MADV_RANDOM keeps faults (and so write-back) to single pages.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if writable {
+        let _ = map.advise(memmap2::Advice::Random);
+    }
     let map = Arc::new(GuardedMap {
         guard: Guard::register(map.as_ptr(), map.len()),
         map,
