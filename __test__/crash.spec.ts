@@ -8,10 +8,12 @@
  *   `WALNUT_CRASH_KILLS` sets the number of kills (`npm run test:crash:full`).
  * - A full disk (a small tmpfs): the append that does not fit fails with
  *   `ERR_WAL_NO_SPACE`, the process lives on, the log stays readable, and
- *   appends resume once space is freed. Needs root to mount; in CI a failed
- *   mount fails the test, elsewhere the test is skipped with the reason.
+ *   appends resume once space is freed. Linux only; needs root to mount; in
+ *   CI a failed mount fails the test, elsewhere the test is skipped with the
+ *   reason.
  * - Another process truncating or deleting a segment under an open log: the
- *   Node process survives (the core's SIGBUS guard) with typed errors.
+ *   Node process survives (the core's SIGBUS guard, Linux) with typed errors.
+ *   Windows refuses both while the log maps the file; that is checked instead.
  */
 import test from 'ava';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -113,7 +115,13 @@ test(`kill loop: ${KILLS} SIGKILLs, every acknowledged record survives, every re
   t.log(`${KILLS} kills, ${acks.max} acknowledged records, 0 lost, ${reopens}/${reopens} reopens succeeded`);
 });
 
-test('a segment truncated by another process: typed errors, the process lives on', async (t) => {
+// The SIGBUS guard is Linux-only: elsewhere on Unix the truncation kills the
+// process, and Windows refuses to truncate a mapped file (tested below).
+const onLinux = process.platform === 'linux' ? test : test.skip;
+const onWindows = process.platform === 'win32' ? test : test.skip;
+const onUnix = process.platform === 'win32' ? test.skip : test;
+
+onLinux('a segment truncated by another process: typed errors, the process lives on', async (t) => {
   const { dir, cleanup } = tempDir('walnut-sigbus');
   t.teardown(cleanup);
   const wal = await Wal.open(dir, { segmentSize: 1 << 20 });
@@ -141,7 +149,22 @@ test('a segment truncated by another process: typed errors, the process lives on
   t.pass('the process survived');
 });
 
-test('a segment deleted by another process stays readable through the open log', async (t) => {
+onWindows('Windows: another process can neither truncate nor delete a segment the log maps', async (t) => {
+  const { dir, cleanup } = tempDir('walnut-mapped');
+  t.teardown(cleanup);
+  const wal = await Wal.open(dir, { segmentSize: 1 << 20 });
+  for (let i = 1; i <= 100; i++) wal.append(payload(i));
+  await wal.sync();
+  const segment = JSON.stringify(join(dir, '00000000000000000001.seg'));
+  for (const op of [`require('fs').truncateSync(${segment}, 0)`, `require('fs').unlinkSync(${segment})`]) {
+    t.throws(() => execFileSync(process.execPath, ['-e', op], { stdio: 'pipe' }), undefined, op);
+  }
+  for (let i = 1; i <= 100; i++) t.true(payload(i).equals(wal.read(i)));
+  t.is(await wal.write(payload(101)), 101);
+  await wal.close();
+});
+
+onUnix('a segment deleted by another process stays readable through the open log', async (t) => {
   const { dir, cleanup } = tempDir('walnut-unlink');
   t.teardown(cleanup);
   const wal = await Wal.open(dir, { segmentSize: 1 << 20 });
@@ -173,11 +196,11 @@ function mountTmpfs(size: string): { dir: string; unmount: () => void } | string
   };
 }
 
-const probe = mountTmpfs('64k');
+const enospc = 'a full disk: ERR_WAL_NO_SPACE, the log stays readable, appends resume after space is freed';
+const probe = process.platform === 'linux' ? mountTmpfs('64k') : 'needs a Linux tmpfs';
 const canMount = typeof probe !== 'string';
 if (canMount) probe.unmount();
-const enospc = 'a full disk: ERR_WAL_NO_SPACE, the log stays readable, appends resume after space is freed';
-if (!canMount && process.env.CI !== 'true') {
+if (!canMount && (process.env.CI !== 'true' || process.platform !== 'linux')) {
   console.log(`skipping "${enospc}": ${probe}`);
   test.skip(enospc, () => undefined);
 } else {

@@ -3,10 +3,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** A fresh directory under the OS temp dir; removed by `cleanup`. */
+/**
+ * A fresh directory under the OS temp dir; removed by `cleanup`. On Windows a
+ * file that is still mapped (a log not closed, or a closed one whose reader
+ * still holds a segment until it is garbage-collected) cannot be deleted: the
+ * directory is then left in the temp dir rather than failing the test.
+ */
 export function tempDir(label = 'walnut'): { dir: string; cleanup: () => void } {
   const base = mkdtempSync(join(tmpdir(), `${label}-`));
-  return { dir: join(base, 'log'), cleanup: () => rmSync(base, { recursive: true, force: true }) };
+  const cleanup = () => {
+    try {
+      rmSync(base, { recursive: true, force: true, maxRetries: 3 });
+    } catch (e) {
+      if (process.platform !== 'win32') throw e;
+    }
+  };
+  return { dir: join(base, 'log'), cleanup };
 }
 
 /** Absolute path of the built package entry, for child processes. */
