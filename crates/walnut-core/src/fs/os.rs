@@ -41,9 +41,10 @@ impl DirLock for OsLock {}
 
 impl Drop for OsLock {
     fn drop(&mut self) {
-        // Closing the file releases the lock too, but Windows documents the
-        // release on close as happening "in time", not at once: a reopen right
-        // after a close could find the log still locked. Unlock explicitly.
+        // Closing the file releases the lock too, but on Windows only after a
+        // delay that "depends upon available system resources" (LockFileEx's
+        // documentation, which asks for an explicit unlock): a reopen right
+        // after a close could find the log still locked.
         let _ = self.0.unlock();
     }
 }
