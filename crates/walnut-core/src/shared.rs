@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::meta::{LogMeta, MetaStore};
-use crate::options::Options;
+use crate::options::{Options, SyncPolicy};
 use crate::segment::trailer::Trailer;
 use crate::segment::Segment;
 use crate::stats::Counters;
@@ -79,6 +79,10 @@ pub(crate) struct Shared {
     pub transforms: Transforms,
     /// The application's commit watermark (see `Wal::commit`).
     pub commit_index: AtomicU64,
+    /// Syncs of a few records at a time are expected: the sync policy is not
+    /// `None`, or somebody asked for a sync. Decides how new pages of segments
+    /// are cached (see `MappedFile::expect_small_syncs`).
+    pub small_syncs: AtomicBool,
 }
 
 impl Shared {
@@ -89,6 +93,7 @@ impl Shared {
         meta: Option<MetaStore>,
         transforms: Transforms,
     ) -> Shared {
+        let small_syncs = !matches!(opts.sync, SyncPolicy::None);
         Shared {
             fs,
             dir,
@@ -113,6 +118,28 @@ impl Shared {
             meta: Mutex::new(meta),
             transforms,
             commit_index: AtomicU64::new(0),
+            small_syncs: AtomicBool::new(small_syncs),
+        }
+    }
+
+    /// Caches the unwritten part of `seg` for the syncs this log has seen.
+    pub fn advise(&self, seg: &Segment) {
+        seg.file()
+            .expect_small_syncs(seg.write_off(), self.small_syncs.load(Ordering::Acquire));
+    }
+
+    /// Notes that somebody waits for durability. A log that only ever syncs
+    /// in bulk keeps its pages in large folios, which are cheaper to fill;
+    /// from its first requested sync on, the rest of the active segment and
+    /// every later one is cached page by page, so that syncs write back only
+    /// what was stored.
+    pub fn expect_small_syncs(&self) {
+        if self.small_syncs.load(Ordering::Relaxed) || self.small_syncs.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        if let Some(seg) = self.segments.read().last() {
+            self.advise(seg);
         }
     }
 

@@ -84,6 +84,7 @@ impl Shared {
 
     /// Asks the syncer to make `index` durable soon, without waiting.
     pub(crate) fn request_sync(&self, index: u64) {
+        self.expect_small_syncs();
         let mut q = self.queue.lock();
         if index > q.wanted {
             q.wanted = index;

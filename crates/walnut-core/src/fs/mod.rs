@@ -13,7 +13,7 @@ mod sigbus;
 pub use memory::{FaultOp, MemoryFs, MemoryFsFault, OpHook, OpRecord, PageFate, PAGE};
 pub use os::OsFs;
 
-use crate::region::Region;
+pub use crate::region::Region;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -49,9 +49,15 @@ pub trait MappedFile: Send + Sync {
     /// Makes `len` bytes at `off` durable (msync(MS_SYNC) or equivalent).
     /// A failure means the bytes may be lost; callers must not retry.
     fn sync(&self, off: usize, len: usize) -> io::Result<()>;
-    /// Faults the pages in ahead of use, so the writer does not pay for page
-    /// faults on the hot path. Best effort.
-    fn prefault(&self) {}
+    /// Faults in the pages of `len` bytes at `off` ahead of use, so the writer
+    /// does not pay for page faults on the hot path. Best effort.
+    fn prefault(&self, _off: usize, _len: usize) {}
+    /// Tells the page cache how the bytes from `off` on will be made durable.
+    /// `true` (the state of a new writable mapping): a few records at a time,
+    /// so each sync should write back only the pages stored to. `false`: in
+    /// bulk, long after they were written, so pages may be cached in large
+    /// groups, which are cheaper to fault in. Only speed depends on it.
+    fn expect_small_syncs(&self, _off: usize, _small: bool) {}
     /// Whether the mapping no longer shows the file: another process shrank
     /// the file and the SIGBUS guard replaced the vanished pages with zeros.
     /// Reads of such a file fail their checksums; syncs fail.

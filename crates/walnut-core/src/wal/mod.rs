@@ -137,8 +137,6 @@ impl Wal {
         let last = last.max(first - 1);
         shared.last_index.store(last, Ordering::Release);
         let mut writer = None;
-        // The first segment of a new log, for the preparer to fault in.
-        let mut fresh = None;
         if writable {
             for s in &obsolete {
                 shared
@@ -153,11 +151,13 @@ impl Wal {
                     .ctx(|| "syncing the log directory".into())?;
             }
             let active = match segments.last() {
-                Some(s) => s.clone(),
+                Some(s) => {
+                    shared.advise(s);
+                    s.clone()
+                }
                 None => {
                     let s = writer::create_segment(&shared, last + 1, None)?;
                     segments.push(s.clone());
-                    fresh = Some(s.file().clone());
                     s
                 }
             };
@@ -217,11 +217,10 @@ impl Wal {
             let handle = syncer::spawn(shared.clone())
                 .map_err(|e| Error::io("starting the sync thread", e))?;
             *wal.syncer.lock() = Some(handle);
-            let preparer = Preparer::start(shared.clone())?;
-            if let Some(file) = fresh.filter(|_| shared.opts.prefault) {
-                preparer.populate(file);
+            *wal.preparer.lock() = Some(Preparer::start(shared.clone())?);
+            if let Some(w) = wal.writer.lock().as_mut() {
+                wal.prefault_ahead(w);
             }
-            *wal.preparer.lock() = Some(preparer);
             wal.request_prepare();
         }
         Ok(wal)
@@ -266,6 +265,7 @@ impl Wal {
     pub fn sync(&self) -> Result<u64> {
         self.shared.check()?;
         self.writable()?;
+        self.shared.expect_small_syncs();
         self.shared.sync_now()
     }
 

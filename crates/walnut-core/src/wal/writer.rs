@@ -48,7 +48,17 @@ pub(crate) struct Writer {
     unsynced_bytes: u64,
     /// Reused buffer for transformed payloads.
     scratch: Vec<u8>,
+    /// End of the part of the active segment handed to the preparer to fault in.
+    prefault_to: usize,
 }
+
+/// How far ahead of the writer the preparer keeps the active segment faulted
+/// in, and how much it faults in at a time. Faulting in a whole segment at
+/// once dirtied up to its full size of zeros that the kernel then wrote to
+/// disk, and decided how all of it is cached before the log showed how it
+/// syncs (see [`Shared::expect_small_syncs`]).
+const PREFAULT_AHEAD: usize = 8 << 20;
+const PREFAULT_STEP: usize = 4 << 20;
 
 /// Writes the frames of one batch into the active segment and publishes
 /// them together: readers (and the syncer) see all of the batch or none.
@@ -158,7 +168,9 @@ pub(crate) fn create_segment(
     };
     let header = new_header(shared, first)?;
     shared.queue.lock().dir_dirty = true;
-    Ok(Arc::new(Segment::init(name, file, header)))
+    let seg = Arc::new(Segment::init(name, file, header));
+    shared.advise(&seg);
+    Ok(seg)
 }
 
 /// A header for a new segment file, with a fresh random salt.
@@ -193,11 +205,12 @@ pub(crate) fn remove_leftovers(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
 impl Writer {
     pub fn new(active: Arc<Segment>, next_index: u64) -> Writer {
         Writer {
-            active,
             next_index,
             must_rotate: false,
             unsynced_bytes: 0,
             scratch: Vec::new(),
+            prefault_to: active.write_off(),
+            active,
         }
     }
 
@@ -223,18 +236,21 @@ impl Writer {
 }
 
 /// Allocates the next segment file in the background, so that rotation costs
-/// a rename instead of an fallocate and a storm of page faults.
+/// a rename instead of an fallocate, and faults in the active segment ahead of
+/// the writer, so that appends do not pay for page faults.
 pub(crate) struct Preparer {
     state: Arc<(Mutex<PrepState>, Condvar)>,
     handle: JoinHandle<()>,
 }
 
+/// A range of a file to fault in.
+type Populate = (Arc<dyn MappedFile>, usize, usize);
+
 #[derive(Default)]
 struct PrepState {
-    ready: Option<Arc<dyn MappedFile>>,
-    /// A file to fault in: the first segment of a new log, which open creates
-    /// itself.
-    populate: Option<Arc<dyn MappedFile>>,
+    /// The prepared file, and how much of it is (being) faulted in.
+    ready: Option<(Arc<dyn MappedFile>, usize)>,
+    populate: Vec<Populate>,
     wanted: bool,
     stop: bool,
 }
@@ -248,7 +264,7 @@ impl Preparer {
             .spawn(move || loop {
                 let (populate, prepare) = {
                     let mut s = st.0.lock();
-                    while !(s.stop || s.populate.is_some() || s.wanted && s.ready.is_none()) {
+                    while !(s.stop || !s.populate.is_empty() || s.wanted && s.ready.is_none()) {
                         st.1.wait(&mut s);
                     }
                     if s.stop {
@@ -258,35 +274,35 @@ impl Preparer {
                     if prepare {
                         s.wanted = false;
                     }
-                    (s.populate.take(), prepare)
+                    (std::mem::take(&mut s.populate), prepare)
                 };
+                // The active segment first: the writer is in it now.
+                for (file, off, len) in populate {
+                    file.prefault(off, len);
+                }
+                if !prepare {
+                    continue;
+                }
                 // A failure (a full disk) is left for rotation to report: it
                 // retries synchronously and returns the error to the appender.
-                let created = if prepare {
-                    let path = shared.dir.join(PREPARED_NAME);
-                    shared
-                        .fs
-                        .create_mapped(&path, shared.opts.segment_size)
-                        .ok()
-                } else {
-                    None
+                let path = shared.dir.join(PREPARED_NAME);
+                let Ok(file) = shared.fs.create_mapped(&path, shared.opts.segment_size) else {
+                    continue;
                 };
-                if let Some(file) = &created {
-                    // Offered before it is faulted in: a rotation that comes
-                    // while the faulting runs takes this file and writes
-                    // behind the faulting, instead of creating a segment of
-                    // its own that nobody faults in (3 of 9 rotations did,
-                    // appending 600k records of 1 KiB). Faulting in never
-                    // changes the bytes, so it may run under the writer.
-                    st.0.lock().ready = Some(file.clone());
-                }
-                // The active segment first: the writer is in it now.
-                if let Some(file) = populate {
-                    file.prefault();
-                }
-                if let Some(file) = created.filter(|_| shared.opts.prefault) {
-                    file.prefault();
-                }
+                file.expect_small_syncs(0, shared.small_syncs.load(Ordering::Acquire));
+                let first = if shared.opts.prefault {
+                    PREFAULT_AHEAD + PREFAULT_STEP
+                } else {
+                    0
+                };
+                // Offered before it is faulted in: a rotation that comes
+                // while the faulting runs takes this file and writes behind
+                // the faulting, instead of creating a segment of its own that
+                // nobody faults in (3 of 9 rotations did, appending 600k
+                // records of 1 KiB). Faulting in never changes the bytes, so
+                // it may run under the writer.
+                st.0.lock().ready = Some((file.clone(), first));
+                file.prefault(0, first);
             })
             .map_err(|e| Error::io("starting the preparer thread", e))?;
         Ok(Preparer { state, handle })
@@ -297,13 +313,13 @@ impl Preparer {
         self.state.1.notify_one();
     }
 
-    /// Faults in `file` in the background (the first segment of a new log).
-    pub fn populate(&self, file: Arc<dyn MappedFile>) {
-        self.state.0.lock().populate = Some(file);
+    /// Faults in `len` bytes of `file` at `off` in the background.
+    fn populate(&self, file: Arc<dyn MappedFile>, off: usize, len: usize) {
+        self.state.0.lock().populate.push((file, off, len));
         self.state.1.notify_one();
     }
 
-    fn take(&self) -> Option<Arc<dyn MappedFile>> {
+    fn take(&self) -> Option<(Arc<dyn MappedFile>, usize)> {
         self.state.0.lock().ready.take()
     }
 
@@ -439,6 +455,7 @@ impl Wal {
         };
         let last = first + n as u64 - 1;
         w.next_index = last + 1;
+        self.prefault_ahead(w);
         self.shared.counters.record_append(n as u64, payload);
         self.shared.wake_tailers();
         match self.shared.opts.sync {
@@ -455,6 +472,21 @@ impl Wal {
             SyncPolicy::None | SyncPolicy::EveryMs(_) => {}
         }
         Ok(first)
+    }
+
+    /// Hands the next stretch of the active segment to the preparer once the
+    /// writer comes within [`PREFAULT_AHEAD`] of what it was given before.
+    pub(crate) fn prefault_ahead(&self, w: &mut Writer) {
+        let want = w.active.write_off() + PREFAULT_AHEAD;
+        let len = w.active.file_len();
+        if want <= w.prefault_to || w.prefault_to >= len || !self.shared.opts.prefault {
+            return;
+        }
+        let to = (want + PREFAULT_STEP).min(len);
+        if let Some(p) = self.preparer.lock().as_ref() {
+            p.populate(w.active.file().clone(), w.prefault_to, to - w.prefault_to);
+        }
+        w.prefault_to = to;
     }
 
     /// Makes sure `frames` bytes of `n` entries fit the active segment,
@@ -487,7 +519,10 @@ impl Wal {
         // same index, so it takes the same name (a prepared file is renamed
         // over it atomically; otherwise the empty file goes first).
         let replace = w.active.count() == 0;
-        let prepared = self.preparer.lock().as_ref().and_then(|p| p.take());
+        let (prepared, prefaulted) = match self.preparer.lock().as_ref().and_then(|p| p.take()) {
+            Some((file, upto)) => (Some(file), upto),
+            None => (None, 0),
+        };
         if replace && prepared.is_none() {
             let path = self.shared.dir.join(&w.active.name);
             self.shared
@@ -497,6 +532,7 @@ impl Wal {
         }
         let next = create_segment(&self.shared, w.next_index, prepared)?;
         let old = std::mem::replace(&mut w.active, next.clone());
+        w.prefault_to = prefaulted.max(w.active.write_off());
         {
             // The syncer reads the seal list and the active segment under this
             // same lock, so it never syncs the new segment without the old seal.

@@ -1,0 +1,237 @@
+//! How the log asks the page cache to hold its segments (performance only):
+//! pages are faulted in a bounded stretch ahead of the writer, and segments
+//! are cached for small syncs once the log shows that it syncs, in bulk until
+//! then.
+
+use parking_lot::Mutex;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use walnut_core::fs::{DirEntry, DirLock, FileSystem, MappedFile, MemoryFs, Region};
+use walnut_core::{Options, SyncPolicy, Wal};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Hint {
+    Prefault {
+        file: String,
+        off: usize,
+        len: usize,
+    },
+    SmallSyncs {
+        file: String,
+        off: usize,
+        small: bool,
+    },
+}
+
+/// A [`MemoryFs`] that records the page-cache hints given to its files.
+#[derive(Debug, Default)]
+struct Recording {
+    inner: MemoryFs,
+    hints: Arc<Mutex<Vec<Hint>>>,
+}
+
+struct RecordedFile {
+    inner: Arc<dyn MappedFile>,
+    name: Arc<Mutex<String>>,
+    hints: Arc<Mutex<Vec<Hint>>>,
+}
+
+impl MappedFile for RecordedFile {
+    fn region(&self) -> &Region {
+        self.inner.region()
+    }
+    fn sync(&self, off: usize, len: usize) -> io::Result<()> {
+        self.inner.sync(off, len)
+    }
+    fn prefault(&self, off: usize, len: usize) {
+        let file = self.name.lock().clone();
+        self.hints.lock().push(Hint::Prefault { file, off, len });
+    }
+    fn expect_small_syncs(&self, off: usize, small: bool) {
+        let file = self.name.lock().clone();
+        self.hints
+            .lock()
+            .push(Hint::SmallSyncs { file, off, small });
+    }
+}
+
+impl Recording {
+    fn wrap(&self, path: &Path, inner: Arc<dyn MappedFile>) -> Arc<dyn MappedFile> {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        Arc::new(RecordedFile {
+            inner,
+            name: Arc::new(Mutex::new(name)),
+            hints: self.hints.clone(),
+        })
+    }
+
+    fn hints(&self) -> Vec<Hint> {
+        self.hints.lock().clone()
+    }
+
+    /// Waits for the background thread to have given a hint matching `f`.
+    fn wait_for(&self, what: &str, f: impl Fn(&Hint) -> bool) -> Hint {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(h) = self.hints().into_iter().find(|h| f(h)) {
+                return h;
+            }
+            assert!(Instant::now() < deadline, "no {what}: {:?}", self.hints());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl FileSystem for Recording {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+    fn lock(&self, dir: &Path) -> io::Result<Option<Box<dyn DirLock>>> {
+        self.inner.lock(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<DirEntry>> {
+        self.inner.list(dir)
+    }
+    fn create_mapped(&self, path: &Path, size: u64) -> io::Result<Arc<dyn MappedFile>> {
+        Ok(self.wrap(path, self.inner.create_mapped(path, size)?))
+    }
+    fn open_mapped(&self, path: &Path, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
+        Ok(self.wrap(path, self.inner.open_mapped(path, writable)?))
+    }
+    fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
+        self.inner.write_file(path, data)
+    }
+    fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.inner.read_file(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+}
+
+const MIB: usize = 1 << 20;
+const FIRST: &str = "00000000000000000001.seg";
+
+fn open(policy: SyncPolicy) -> (Arc<Recording>, Wal) {
+    let fs = Arc::new(Recording::default());
+    let opts = Options {
+        sync: policy,
+        segment_size: 64 * MIB as u64,
+        ..Options::default()
+    };
+    let wal = Wal::open_with(fs.clone(), "/log", opts).unwrap();
+    (fs, wal)
+}
+
+fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
+    hints
+        .iter()
+        .filter_map(|h| match h {
+            Hint::Prefault { file: f, off, len } if f == file => Some(off + len),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn pages_are_faulted_in_a_bounded_stretch_ahead_of_the_writer() {
+    let (fs, wal) = open(SyncPolicy::None);
+    let first = fs.wait_for(
+        "prefault of the new log",
+        |h| matches!(h, Hint::Prefault { file, .. } if file == FIRST),
+    );
+    let Hint::Prefault { len, .. } = first else {
+        unreachable!()
+    };
+    assert!(
+        len <= 16 * MIB,
+        "a new segment is faulted in whole ({len} bytes), not ahead of the writer"
+    );
+
+    // 20 MiB of records: the stretch moves along with the writer.
+    let record = vec![7u8; 1024];
+    for _ in 0..20_000 {
+        wal.append(&record).unwrap();
+    }
+    let written = wal.segments()[0].used_bytes as usize;
+    let end = fs.wait_for(
+        "prefault past the writer",
+        |h| matches!(h, Hint::Prefault { file, off, len } if file == FIRST && off + len > written),
+    );
+    let ahead = prefaulted_end(&fs.hints(), FIRST) - written;
+    assert!(
+        ahead <= 16 * MIB,
+        "faulted in {ahead} bytes ahead of the writer: {end:?}"
+    );
+    wal.close().unwrap();
+}
+
+#[test]
+fn a_log_caches_for_bulk_writeback_until_it_first_syncs() {
+    let (fs, wal) = open(SyncPolicy::None);
+    let record = vec![7u8; 1024];
+    for _ in 0..1000 {
+        wal.append(&record).unwrap();
+    }
+    let bulk = |h: &Hint| matches!(h, Hint::SmallSyncs { file, small: false, .. } if file == FIRST);
+    let small = |h: &Hint| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file == FIRST);
+    assert!(
+        fs.hints().iter().any(bulk),
+        "a log that never synced must cache in bulk: {:?}",
+        fs.hints()
+    );
+    assert!(!fs.hints().iter().any(small), "{:?}", fs.hints());
+
+    wal.sync().unwrap();
+    let written = wal.segments()[0].used_bytes as usize;
+    let switched = fs
+        .hints()
+        .into_iter()
+        .find(small)
+        .expect("the first sync must switch the active segment to small syncs");
+    let Hint::SmallSyncs { off, .. } = switched else {
+        unreachable!()
+    };
+    assert_eq!(off, written, "from the end of what was written on");
+    // The spare segment prepared from now on is cached for small syncs too.
+    fs.wait_for(
+        "a spare segment cached for small syncs",
+        |h| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file != FIRST),
+    );
+    wal.close().unwrap();
+}
+
+#[test]
+fn a_log_with_a_sync_policy_caches_for_small_syncs_from_the_start() {
+    for policy in [
+        SyncPolicy::Always,
+        SyncPolicy::EveryMs(5),
+        SyncPolicy::EveryBytes(4096),
+    ] {
+        let (fs, wal) = open(policy);
+        wal.append(b"x").unwrap();
+        let hints = fs.hints();
+        assert!(
+            hints
+                .iter()
+                .any(|h| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file == FIRST)),
+            "{policy:?}: {hints:?}"
+        );
+        assert!(
+            !hints
+                .iter()
+                .any(|h| matches!(h, Hint::SmallSyncs { small: false, .. })),
+            "{policy:?} must never cache in bulk: {hints:?}"
+        );
+        wal.close().unwrap();
+    }
+}
