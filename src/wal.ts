@@ -283,6 +283,8 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   readonly #dir: string;
   readonly #readOnly: boolean;
   readonly #codec: Codec<T> | undefined;
+  // `sync: 'always'`: append() returns once its record is durable.
+  readonly #appendIsDurable: boolean;
   #closed = false;
   #closing: Promise<void> | undefined;
   #poison: WalError | undefined;
@@ -293,8 +295,10 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   #syncScheduled = false;
   #change: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  private constructor(nativeWal: NativeWal, dir: string, readOnly: boolean, codec: Codec<T> | undefined) {
+  private constructor(nativeWal: NativeWal, dir: string, opts: NativeOptions, codec: Codec<T> | undefined) {
     super();
+    const readOnly = isReadOnly(opts);
+    this.#appendIsDurable = opts.sync === 'always';
     this.#native = nativeWal;
     this.#h = native.walHandle(nativeWal);
     this.#raw = native.walRawHandle(nativeWal);
@@ -325,7 +329,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   static async open<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> } = {}): Promise<Wal<V>> {
     const { opts, codec } = Wal.#prepare<V>(dir, options);
     try {
-      return new Wal<V>(await native.NativeWal.open(dir, opts, options.storage?.native), dir, isReadOnly(opts), codec);
+      return new Wal<V>(await native.NativeWal.open(dir, opts, options.storage?.native), dir, opts, codec);
     } catch (err) {
       throw fromNative(err);
     }
@@ -346,7 +350,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   static openSync<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> } = {}): Wal<V> {
     const { opts, codec } = Wal.#prepare<V>(dir, options);
     const handle = call(() => native.NativeWal.openSync(dir, opts, options.storage?.native));
-    return new Wal<V>(handle, dir, isReadOnly(opts), codec);
+    return new Wal<V>(handle, dir, opts, codec);
   }
 
   static #prepare<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> }) {
@@ -573,7 +577,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
    */
   write(value: Input<T>): Promise<number> {
     try {
-      return this.#awaitDurable(this.append(value));
+      return this.#awaitAppended(this.append(value));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -590,7 +594,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   writeBatch(items: readonly Input<T>[]): Promise<number> {
     try {
       const first = this.appendBatch(items);
-      return this.#awaitDurable(first + items.length - 1).then(() => first);
+      return this.#awaitAppended(first + items.length - 1).then(() => first);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -930,8 +934,18 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return (this.#durable = Math.max(this.#durable, native.walDurableIndex(this.#h)));
   }
 
+  // For a record appended just now: unless appends sync themselves it cannot
+  // be durable yet, and asking the native side would cost a call per write.
+  #awaitAppended(index: number): Promise<number> {
+    return this.#appendIsDurable ? Promise.resolve(index) : this.#wait(index);
+  }
+
   #awaitDurable(index: number): Promise<number> {
     if (index <= this.#durable || index <= this.#knownDurable()) return Promise.resolve(index);
+    return this.#wait(index);
+  }
+
+  #wait(index: number): Promise<number> {
     if (this.#poison) return Promise.reject(this.#poison);
     return new Promise<number>((resolve, reject) => {
       if (this.#head === this.#waiters.length) this.#native.keepAlive(true);
