@@ -29,7 +29,7 @@ const full = {
   w1: { sizes: [16, 256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], bytes: 128 * MiB, maxOps: 1_000_000 },
   w2: { sizes: [16, 256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], bytes: 256 * MiB },
   w3: { sizes: [256, 1 * KiB, 4 * KiB, 64 * KiB, 1 * MiB], ops: 1000 },
-  w4: { inflight: [1, 8, 64, 512], size: 1 * KiB, syncs: 200 },
+  w4: { inflight: [1, 8, 64, 512], size: 1 * KiB, syncs: 1000 }, // 200 made 64 in flight a 50 ms cell, mostly start-up
   w5: { rates: [1000, 5000, 20000], seconds: 3, size: 1 * KiB },
   w6: { bytes: 1 * GiB, size: 1 * KiB, peerBytes: 1 * GiB },
   w7: { entries: 1_000_000, size: 100 },
