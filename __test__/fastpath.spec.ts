@@ -1,5 +1,5 @@
 // The hot paths the Wal takes for speed (crates/walnut-node/src/fast.rs):
-// reads through a shared scratch buffer or natively by size, batches packed
+// reads into a shared slab or natively by size, batches packed
 // or handed over as an array by record size, and group commit deferred to the
 // end of the current burst of JavaScript. Each must behave exactly like the
 // plain path it replaces.
@@ -7,7 +7,9 @@ import test from 'ava';
 import { Wal, WalRecordTooLargeError } from '../src';
 import { tempDir } from './helpers';
 
-const SCRATCH = 16 * 1024; // src/wal.ts: records up to this size are read through the scratch buffer
+// src/wal.ts: records are read into 64 KiB slabs, replaced with less than 16 KiB left.
+const SLAB = 64 * 1024;
+const SLAB_ROOM = 16 * 1024;
 
 function record(size: number, seed: number): Buffer {
   const b = Buffer.allocUnsafe(size);
@@ -25,20 +27,23 @@ async function openWal(t: { teardown: (f: () => void) => void }, options = {}): 
   return wal;
 }
 
-test('read() returns an owned copy of records of every size around the scratch limit', async (t) => {
+test('read() returns records of every size around the slab limits, and earlier results never change', async (t) => {
   const wal = await openWal(t);
-  const sizes = [0, 1, 7, 1024, SCRATCH - 1, SCRATCH, SCRATCH + 1, 200 * 1024];
+  const sizes = [0, 1, 7, 1024, SLAB_ROOM - 1, SLAB_ROOM, SLAB_ROOM + 1, 40 * 1024, SLAB, SLAB + 1, 200 * 1024];
   const written = sizes.map((size, k) => record(size, k));
   const first = wal.appendBatch(written);
   const reads = sizes.map((_, k) => wal.read(first + k));
   for (let k = 0; k < sizes.length; k++) {
     t.deepEqual(reads[k], written[k], `record of ${sizes[k]} bytes`);
   }
-  // Later reads reuse the scratch buffer; earlier results must not change.
-  wal.read(first + 3);
-  t.deepEqual(reads[4], written[4]);
+  // Many more reads fill and replace several slabs; no earlier result may
+  // change or share bytes with a later one.
+  const more = Array.from({ length: 300 }, (_, k) => wal.read(first + (k % sizes.length)));
+  for (let k = 0; k < sizes.length; k++) t.deepEqual(reads[k], written[k], `${sizes[k]} bytes, after more reads`);
+  for (let k = 0; k < more.length; k++) t.deepEqual(more[k], written[k % sizes.length], `read ${k}`);
+  more[3].fill(0xee);
+  t.deepEqual(more[3 + sizes.length], written[3], 'writing into one result leaves the others alone');
 });
-
 test('appendBatch() stores small and large records alike, whichever way they reach native code', async (t) => {
   const wal = await openWal(t);
   const small = Array.from({ length: 100 }, (_, k) => record(10 + k, k)); // packed into one buffer

@@ -27,8 +27,8 @@ export type WalRawHandle = ReturnType<typeof native.walRawHandle>;
 export interface RawBinding {
   /** Appends one record; returns its index. */
   walAppendRaw(handle: WalRawHandle, data: Uint8Array): number;
-  /** Copies record `index` into `dst` if it fits; returns its length either way. */
-  walReadIntoRaw(handle: WalRawHandle, index: number, dst: Uint8Array): number;
+  /** Copies record `index` into `dst` at `at` if it fits there; returns its length either way. */
+  walReadIntoRaw(handle: WalRawHandle, index: number, dst: Uint8Array, at: number): number;
   /** Returns `data.length`: the benchmark's floor for a native call. */
   benchNoopRaw(data: Uint8Array): number;
 }

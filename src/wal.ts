@@ -211,10 +211,17 @@ interface Waiter {
 
 const RANGE_CHUNK = 256;
 
-// Records up to this size are read through one shared scratch buffer and
-// copied into a Buffer from Node's pool: several times cheaper than a Buffer
-// created through N-API. Larger records are created natively, in one copy.
-const SCRATCH = Buffer.allocUnsafeSlow(16 * 1024);
+// Records are copied by native code straight into a shared slab, and read()
+// returns a view of their bytes there: one native call and one view, where a
+// Buffer created through N-API costs about 1.3 us, and a copy out of a
+// scratch buffer into Node's pool (Buffer.allocUnsafe) about 0.4 us. A slab
+// is replaced when less than SLAB_ROOM is left; a record that does not fit
+// in what is left (larger than SLAB_ROOM) is created natively, in one copy.
+// Like Node's own pool, a slab stays alive while any view of it does.
+const SLAB = 64 * 1024;
+const SLAB_ROOM = 16 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB);
+let slabAt = 0;
 
 // Batches whose records average this size or more are handed to native code
 // as they are (one copy, into the log); smaller ones are packed into one
@@ -642,7 +649,10 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   }
 
   /**
-   * Reads (copies) the record at `index`.
+   * Reads (copies) the record at `index`. Records of up to 16 KiB are
+   * copied into a shared 64 KiB slab, as `Buffer.allocUnsafe` does with
+   * Node's pool: keep a record longer than the slab's other records with
+   * `Buffer.from(data)` if memory matters.
    * @param index a log index in `[firstIndex, lastIndex]`
    * @throws {@link WalOutOfRangeError} outside the log
    * @example
@@ -657,17 +667,21 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return this.#codec ? this.#codec.decode(data) : (data as T);
   }
 
-  // A copy of the record at `index` (see SCRATCH).
+  // A copy of the record at `index` (see SLAB).
   #readBytes(index: number): Buffer {
+    if (SLAB - slabAt < SLAB_ROOM) {
+      slab = Buffer.allocUnsafeSlow(SLAB);
+      slabAt = 0;
+    }
     let n: number;
     try {
-      n = raw.walReadIntoRaw(this.#raw, index, SCRATCH);
+      n = raw.walReadIntoRaw(this.#raw, index, slab, slabAt);
     } catch (err) {
       throw fromNative(err);
     }
-    if (n > SCRATCH.length) return call(() => this.#native.read(index));
-    const out = Buffer.allocUnsafe(n);
-    SCRATCH.copy(out, 0, 0, n);
+    if (n > SLAB - slabAt) return call(() => this.#native.read(index));
+    const out = slab.subarray(slabAt, slabAt + n);
+    slabAt = (slabAt + n + 7) & ~7;
     return out;
   }
 

@@ -183,7 +183,9 @@ unsafe extern "C" fn append(env: sys::napi_env, info: sys::napi_callback_info) -
     }
 }
 
-/// `walReadIntoRaw(handle, index, dst)`: like `walReadInto`.
+/// `walReadIntoRaw(handle, index, dst, at)`: copies the payload of `index`
+/// into `dst` at byte `at` when it fits there, and returns its length either
+/// way (a larger length means nothing was copied).
 unsafe extern "C" fn read_into(
     env: sys::napi_env,
     info: sys::napi_callback_info,
@@ -191,10 +193,15 @@ unsafe extern "C" fn read_into(
     // SAFETY: called by N-API with a valid env and callback info.
     unsafe {
         respond(env, || {
-            let [h, i, dst] = args::<3>(env, info)?;
+            let [h, i, dst, at] = args::<4>(env, info)?;
             let wal = wal(env, h)?;
             let i = crate::convert::index(number(env, i)?, "index")?;
             let dst = bytes(env, dst)?;
+            let at = number(env, at)?;
+            if !(at >= 0.0 && at.fract() == 0.0 && at <= dst.len() as f64) {
+                return Err(invalid_arg("the offset"));
+            }
+            let dst = &mut dst[at as usize..];
             wal.with_entry(i, |_, data| {
                 if let Some(d) = dst.get_mut(..data.len()) {
                     d.copy_from_slice(data);
