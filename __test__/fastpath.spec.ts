@@ -81,3 +81,29 @@ test('writes issued together share one sync, and each resolves only once durable
   t.true(wal.durableIndex >= 64);
   t.is(wal.stats().syncs - before, 1, '64 writes of one tick, one sync');
 });
+
+test('entries() and tail() copy chunks of records into the slab, and records too large for it natively', async (t) => {
+  const wal = await openWal(t);
+  // Mostly small records (many per native call), with some that fill or
+  // overflow what is left of a slab.
+  const sizes = Array.from({ length: 600 }, (_, k) =>
+    k % 97 === 0 ? 200 * 1024 : k % 31 === 0 ? 40 * 1024 : k % 7 === 0 ? SLAB_ROOM : (k * 37) % 2000,
+  );
+  const written = sizes.map((size, k) => record(size, k));
+  for (let k = 0; k < written.length; k += 50) wal.appendBatch(written.slice(k, k + 50));
+  const seen = [...wal.entries()];
+  t.is(seen.length, written.length);
+  for (let k = 0; k < seen.length; k++) {
+    t.is(seen[k].index, k + 1);
+    t.deepEqual(seen[k].data, written[k], `entry ${k + 1} (${sizes[k]} bytes)`);
+  }
+  const ac = new AbortController();
+  let k = 0;
+  for await (const e of wal.tail({ from: 1, signal: ac.signal })) {
+    t.deepEqual(e.data, written[k], `tailed entry ${e.index}`);
+    if (++k === written.length) break;
+  }
+  t.is(k, written.length);
+  // Entries yielded first are still intact after the slabs were replaced.
+  t.deepEqual(seen[1].data, written[1]);
+});

@@ -29,6 +29,19 @@ export interface RawBinding {
   walAppendRaw(handle: WalRawHandle, data: Uint8Array): number;
   /** Copies record `index` into `dst` at `at` if it fits there; returns its length either way. */
   walReadIntoRaw(handle: WalRawHandle, index: number, dst: Uint8Array, at: number): number;
+  /**
+   * Copies records `[lo, hi)` into `dst` from `at` on (8-aligned), their
+   * lengths into `lengths` (bytes of a Uint32Array), until one does not fit;
+   * returns how many.
+   */
+  walReadRangeIntoRaw(
+    handle: WalRawHandle,
+    lo: number,
+    hi: number,
+    dst: Uint8Array,
+    at: number,
+    lengths: Uint8Array,
+  ): number;
   /** Returns `data.length`: the benchmark's floor for a native call. */
   benchNoopRaw(data: Uint8Array): number;
 }

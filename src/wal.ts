@@ -222,6 +222,16 @@ const SLAB = 64 * 1024;
 const SLAB_ROOM = 16 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
 let slabAt = 0;
+// Lengths of the records a scan copies into the slab in one call.
+const LENGTHS = new Uint32Array(RANGE_CHUNK);
+const LENGTHS_BYTES = new Uint8Array(LENGTHS.buffer);
+
+function slabRoom(): void {
+  if (SLAB - slabAt < SLAB_ROOM) {
+    slab = Buffer.allocUnsafeSlow(SLAB);
+    slabAt = 0;
+  }
+}
 
 // Batches whose records average this size or more are handed to native code
 // as they are (one copy, into the log); smaller ones are packed into one
@@ -669,10 +679,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
 
   // A copy of the record at `index` (see SLAB).
   #readBytes(index: number): Buffer {
-    if (SLAB - slabAt < SLAB_ROOM) {
-      slab = Buffer.allocUnsafeSlow(SLAB);
-      slabAt = 0;
-    }
+    slabRoom();
     let n: number;
     try {
       n = raw.walReadIntoRaw(this.#raw, index, slab, slabAt);
@@ -682,6 +689,27 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     if (n > SLAB - slabAt) return call(() => this.#native.read(index));
     const out = slab.subarray(slabAt, slabAt + n);
     slabAt = (slabAt + n + 7) & ~7;
+    return out;
+  }
+
+  // The entries of `[lo, hi)` (hi - lo <= RANGE_CHUNK) as far as they fit in
+  // the slab in one native call, at least one.
+  #readChunk(lo: number, hi: number): Entry<T>[] {
+    slabRoom();
+    let n: number;
+    try {
+      n = raw.walReadRangeIntoRaw(this.#raw, lo, hi, slab, slabAt, LENGTHS_BYTES);
+    } catch (err) {
+      throw fromNative(err);
+    }
+    if (n === 0) return this.readRange(lo, lo + 1); // larger than the slab's room
+    const out = new Array<Entry<T>>(n);
+    const codec = this.#codec;
+    for (let k = 0; k < n; k++) {
+      const data = slab.subarray(slabAt, slabAt + LENGTHS[k]);
+      slabAt = (slabAt + LENGTHS[k] + 7) & ~7;
+      out[k] = { index: lo + k, data: codec ? codec.decode(data) : (data as T) };
+    }
     return out;
   }
 
@@ -738,8 +766,9 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       const limit = options.committed ? this.commitIndex : this.lastIndex;
       const end = Math.min(to, limit + 1, next + RANGE_CHUNK);
       if (next >= end) return;
-      for (const e of this.readRange(next, end)) yield e;
-      next = end;
+      const chunk = this.#readChunk(next, end);
+      for (const e of chunk) yield e;
+      next += chunk.length;
     }
   }
 
@@ -765,12 +794,13 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       if (committed) limit = Math.min(limit, this.commitIndex);
       while (next <= limit) {
         const end = Math.min(limit + 1, next + RANGE_CHUNK);
-        for (const e of this.readRange(next, end)) {
+        const chunk = this.#readChunk(next, end);
+        for (const e of chunk) {
           yield e;
           if (this.#closed) return;
           if (signal?.aborted) throw abortError(signal);
         }
-        next = end;
+        next += chunk.length;
       }
       await this.#nextChange(signal);
     }

@@ -213,6 +213,59 @@ unsafe extern "C" fn read_into(
     }
 }
 
+/// `walReadRangeIntoRaw(handle, lo, hi, dst, at, lengths)`: copies the
+/// payloads of records `lo..hi` into `dst` from byte `at` on, each starting
+/// 8-byte aligned, and their lengths into `lengths` (the bytes of a
+/// `Uint32Array`), stopping at the first that does not fit or when `lengths`
+/// is full; returns how many were copied. A scan makes one call per chunk
+/// instead of creating a Buffer per record.
+unsafe extern "C" fn read_range_into(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: called by N-API with a valid env and callback info.
+    unsafe {
+        respond(env, || {
+            let [h, lo, hi, dst, at, lengths] = args::<6>(env, info)?;
+            let wal = wal(env, h)?;
+            let lo = crate::convert::index(number(env, lo)?, "lo")?;
+            let hi = crate::convert::index(number(env, hi)?, "hi")?;
+            let dst = bytes(env, dst)?;
+            let at = number(env, at)?;
+            if !(at >= 0.0 && at.fract() == 0.0 && at <= dst.len() as f64) {
+                return Err(invalid_arg("the offset"));
+            }
+            let lengths = bytes(env, lengths)?;
+            // Two views of one buffer would be two `&mut` to the same bytes.
+            let (d, l) = (dst.as_ptr_range(), lengths.as_ptr_range());
+            if !dst.is_empty() && !lengths.is_empty() && d.start < l.end && l.start < d.end {
+                return Err(invalid_arg("the lengths (they overlap the data)"));
+            }
+            let mut pos = at as usize;
+            let mut n = 0;
+            for i in lo..hi {
+                let Some(slot) = lengths.get_mut(n * 4..n * 4 + 4) else {
+                    break;
+                };
+                let copied = wal
+                    .with_entry(i, |_, data| {
+                        let room = dst.len() - pos.min(dst.len());
+                        (data.len() <= room).then(|| {
+                            dst[pos..pos + data.len()].copy_from_slice(data);
+                            data.len()
+                        })
+                    })
+                    .map_err(to_napi)?;
+                let Some(len) = copied else { break };
+                slot.copy_from_slice(&(len as u32).to_le_bytes());
+                pos = (pos + len + 7) & !7;
+                n += 1;
+            }
+            Ok(n as f64)
+        })
+    }
+}
+
 /// `benchNoopRaw(data)`: returns the length of a Uint8Array, through the same
 /// raw path as the callbacks above. The benchmark's floor for a native call
 /// taking a Buffer (napi-rs's `benchNoop` costs more than `walReadIntoRaw`
@@ -231,9 +284,10 @@ unsafe extern "C" fn noop(env: sys::napi_env, info: sys::napi_callback_info) -> 
 #[napi(module_exports)]
 pub fn raw_exports(mut exports: Object, env: Env) -> Result<()> {
     type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-    let list: [(&str, Callback); 3] = [
+    let list: [(&str, Callback); 4] = [
         ("walAppendRaw", append),
         ("walReadIntoRaw", read_into),
+        ("walReadRangeIntoRaw", read_range_into),
         ("benchNoopRaw", noop),
     ];
     for (name, cb) in list {
