@@ -114,7 +114,7 @@ export interface WalOptions {
   marker?: number;
   /** Retention policy. */
   retention?: RetentionOptions;
-  /** Fault in new segments' pages ahead of use (default true). */
+  /** Fault in segment pages a few MiB ahead of the writer, on a background thread (default true). */
   prefault?: boolean;
   /** Compression of new records (default `'none'`). */
   compression?: CompressionOption;

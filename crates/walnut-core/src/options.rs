@@ -62,7 +62,8 @@ pub struct Options {
     pub marker: u64,
     /// Retention policy.
     pub retention: Retention,
-    /// Fault in the pages of a new segment ahead of use (off the append path).
+    /// Fault in segment pages a few MiB ahead of the writer, on the preparer
+    /// thread (off the append path).
     pub prefault: bool,
     /// Compression of new records.
     pub compression: Compression,
