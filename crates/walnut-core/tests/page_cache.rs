@@ -142,35 +142,49 @@ fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
-fn pages_are_faulted_in_a_bounded_stretch_ahead_of_the_writer() {
-    let (fs, wal) = open(SyncPolicy::None);
-    let first = fs.wait_for(
-        "prefault of the new log",
-        |h| matches!(h, Hint::Prefault { file, .. } if file == FIRST),
-    );
-    let Hint::Prefault { len, .. } = first else {
-        unreachable!()
-    };
-    assert!(
-        len <= 16 * MIB,
-        "a new segment is faulted in whole ({len} bytes), not ahead of the writer"
-    );
-
-    // 20 MiB of records: the stretch moves along with the writer.
+/// Appends `mib` MiB of 1 KiB records and returns how far beyond the end of
+/// the written frames the preparer was asked to fault in.
+fn ahead_after(fs: &Recording, wal: &Wal, mib: usize) -> usize {
     let record = vec![7u8; 1024];
-    for _ in 0..20_000 {
+    for _ in 0..mib * 1024 {
         wal.append(&record).unwrap();
     }
     let written = wal.segments()[0].used_bytes as usize;
-    let end = fs.wait_for(
-        "prefault past the writer",
+    fs.wait_for(
+        "faulting in past the writer",
         |h| matches!(h, Hint::Prefault { file, off, len } if file == FIRST && off + len > written),
     );
-    let ahead = prefaulted_end(&fs.hints(), FIRST) - written;
+    prefaulted_end(&fs.hints(), FIRST) - written
+}
+
+#[test]
+fn pages_are_faulted_in_a_bounded_stretch_ahead_of_the_writer() {
+    // A log that syncs: 8-12 MiB ahead, however much it appends.
+    let (fs, wal) = open(SyncPolicy::EveryBytes(1 << 20));
+    let Hint::Prefault { len, .. } = fs.wait_for(
+        "prefault of the new log",
+        |h| matches!(h, Hint::Prefault { file, .. } if file == FIRST),
+    ) else {
+        unreachable!()
+    };
     assert!(
-        ahead <= 16 * MIB,
-        "faulted in {ahead} bytes ahead of the writer: {end:?}"
+        len <= 12 * MIB,
+        "a new segment is faulted in {len} bytes at once, not ahead of the writer"
+    );
+    let ahead = ahead_after(&fs, &wal, 30);
+    assert!(
+        (8 * MIB..=12 * MIB).contains(&ahead),
+        "a log that syncs is faulted in {ahead} bytes ahead of its writer"
+    );
+    wal.close().unwrap();
+
+    // A log that never syncs: the stretch grows with what it appended, to at
+    // most 48 MiB (+ one 4 MiB step).
+    let (fs, wal) = open(SyncPolicy::None);
+    let ahead = ahead_after(&fs, &wal, 30);
+    assert!(
+        (26 * MIB..=36 * MIB).contains(&ahead),
+        "after 30 MiB of appends without a sync: {ahead} bytes ahead"
     );
     wal.close().unwrap();
 }
