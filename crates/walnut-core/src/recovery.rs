@@ -528,11 +528,26 @@ pub(crate) fn recover(
                         let region = l.file.region();
                         let dirty_end = own.map_or(0, |b| b.dirty_end).max(d.offset);
                         let trailer_at = region.len() - TRAILER_LEN;
-                        region.zero(d.offset, dirty_end.min(trailer_at) - d.offset);
-                        region.zero(trailer_at, TRAILER_LEN);
+                        let torn = dirty_end.min(trailer_at) - d.offset;
+                        region.zero(d.offset, torn);
+                        // Only the bytes changed here are synced: everything
+                        // else after the damage already reads as zero, and
+                        // syncing it all wrote back whatever zero pages the
+                        // previous process had faulted in ahead of its writer
+                        // (22 MiB of them took 12 ms on a 40 MiB log).
                         l.file
-                            .sync(d.offset, region.len() - d.offset)
+                            .sync(d.offset, torn)
                             .ctx(|| format!("zeroing the torn tail of {name}"))?;
+                        if region
+                            .bytes(trailer_at, TRAILER_LEN)
+                            .iter()
+                            .any(|&b| b != 0)
+                        {
+                            region.zero(trailer_at, TRAILER_LEN);
+                            l.file
+                                .sync(trailer_at, TRAILER_LEN)
+                                .ctx(|| format!("zeroing the trailer of {name}"))?;
+                        }
                         zeroed = (dirty_end - d.offset) as u64;
                     }
                     None => {
