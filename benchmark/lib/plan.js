@@ -15,7 +15,7 @@ const quick = {
   w1: { sizes: [16, 1 * KiB, 64 * KiB], bytes: 16 * MiB, maxOps: 100_000 },
   w2: { sizes: [256, 4 * KiB, 64 * KiB, 1 * MiB], bytes: 32 * MiB },
   w3: { sizes: [1 * KiB], ops: 100 },
-  w4: { inflight: [1, 64], size: 1 * KiB, syncs: 30 },
+  w4: { inflight: [1, 64], size: 1 * KiB, syncs: 150 }, // 30 made 64 in flight a 10 ms cell
   w5: { rates: [2000], seconds: 0.5, size: 1 * KiB },
   w6: { bytes: 128 * MiB, size: 1 * KiB, peerBytes: 32 * MiB },
   w7: { entries: 100_000, size: 100 },

@@ -79,10 +79,14 @@ pub(crate) struct Shared {
     pub transforms: Transforms,
     /// The application's commit watermark (see `Wal::commit`).
     pub commit_index: AtomicU64,
-    /// Syncs of a few records at a time are expected: the sync policy is not
-    /// `None`, or somebody asked for a sync. Decides how new pages of segments
-    /// are cached (see `MappedFile::expect_small_syncs`).
+    /// Syncs of a few records at a time are expected, so new pages of
+    /// segments are cached page by page (see `MappedFile::expect_small_syncs`).
+    /// True until the log has shown that it writes in bulk (see
+    /// [`Shared::expect_bulk`]), and again from the first requested sync on.
     pub small_syncs: AtomicBool,
+    /// The sync policy syncs, or somebody asked for a sync: the log never
+    /// goes to bulk caching.
+    pub sync_requested: AtomicBool,
 }
 
 impl Shared {
@@ -93,7 +97,7 @@ impl Shared {
         meta: Option<MetaStore>,
         transforms: Transforms,
     ) -> Shared {
-        let small_syncs = !matches!(opts.sync, SyncPolicy::None);
+        let syncs = !matches!(opts.sync, SyncPolicy::None);
         Shared {
             fs,
             dir,
@@ -118,7 +122,8 @@ impl Shared {
             meta: Mutex::new(meta),
             transforms,
             commit_index: AtomicU64::new(0),
-            small_syncs: AtomicBool::new(small_syncs),
+            small_syncs: AtomicBool::new(true),
+            sync_requested: AtomicBool::new(syncs),
         }
     }
 
@@ -128,19 +133,43 @@ impl Shared {
             .expect_small_syncs(seg.write_off(), self.small_syncs.load(Ordering::Acquire));
     }
 
-    /// Notes that somebody waits for durability. A log that only ever syncs
-    /// in bulk keeps its pages in large folios, which are cheaper to fill;
-    /// from its first requested sync on, the rest of the active segment and
-    /// every later one is cached page by page, so that syncs write back only
-    /// what was stored.
+    /// Notes that somebody waits for durability: from now on the rest of the
+    /// active segment and every later one are cached page by page, so that
+    /// syncs write back only what was stored.
     pub fn expect_small_syncs(&self) {
-        if self.small_syncs.load(Ordering::Relaxed) || self.small_syncs.swap(true, Ordering::AcqRel)
+        if self.sync_requested.load(Ordering::Relaxed) {
+            return;
+        }
+        self.sync_requested.store(true, Ordering::Release);
+        if !self.small_syncs.swap(true, Ordering::AcqRel) {
+            if let Some(seg) = self.segments.read().last() {
+                self.advise(seg);
+            }
+        }
+    }
+
+    /// Called by the writer once the log has appended a few MiB without
+    /// anybody asking for a sync: it writes in bulk, so the rest of `seg` and
+    /// later segments are cached in large folios, which are cheaper to fill.
+    /// A log starts out page by page because a log that syncs from its first
+    /// record (a service's durable log) would otherwise have its first
+    /// stretch of pages in large folios, each of its early syncs writing back
+    /// up to a whole folio.
+    pub fn expect_bulk(&self, seg: &Segment) {
+        if self.sync_requested.load(Ordering::Acquire)
+            || self
+                .small_syncs
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
         {
             return;
         }
-        if let Some(seg) = self.segments.read().last() {
-            self.advise(seg);
+        // A sync requested meanwhile wins (it may have seen `small_syncs` true).
+        if self.sync_requested.load(Ordering::Acquire) {
+            self.small_syncs.store(true, Ordering::Release);
+            return;
         }
+        self.advise(seg);
     }
 
     /// Durably changes the log metadata with `f`, keeping the other fields.

@@ -189,34 +189,52 @@ fn pages_are_faulted_in_a_bounded_stretch_ahead_of_the_writer() {
     wal.close().unwrap();
 }
 
+fn small_hints(fs: &Recording, file: &str) -> Vec<(usize, bool)> {
+    fs.hints()
+        .into_iter()
+        .filter_map(|h| match h {
+            Hint::SmallSyncs {
+                file: f,
+                off,
+                small,
+            } if f == file => Some((off, small)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn a_log_caches_for_bulk_writeback_until_it_first_syncs() {
+fn a_log_is_cached_in_bulk_once_it_appended_mibs_without_a_sync_and_page_by_page_from_its_first_sync(
+) {
     let (fs, wal) = open(SyncPolicy::None);
     let record = vec![7u8; 1024];
     for _ in 0..1000 {
         wal.append(&record).unwrap();
     }
-    let bulk = |h: &Hint| matches!(h, Hint::SmallSyncs { file, small: false, .. } if file == FIRST);
-    let small = |h: &Hint| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file == FIRST);
     assert!(
-        fs.hints().iter().any(bulk),
-        "a log that never synced must cache in bulk: {:?}",
+        small_hints(&fs, FIRST).iter().all(|&(_, small)| small),
+        "a new log must start page by page (its first sync may come at once): {:?}",
         fs.hints()
     );
-    assert!(!fs.hints().iter().any(small), "{:?}", fs.hints());
+
+    for _ in 0..5000 {
+        wal.append(&record).unwrap();
+    }
+    assert!(
+        small_hints(&fs, FIRST).iter().any(|&(_, small)| !small),
+        "after ~6 MiB without a sync the log must cache in bulk: {:?}",
+        fs.hints()
+    );
 
     wal.sync().unwrap();
     let written = wal.segments()[0].used_bytes as usize;
-    let switched = fs
-        .hints()
-        .into_iter()
-        .find(small)
-        .expect("the first sync must switch the active segment to small syncs");
-    let Hint::SmallSyncs { off, .. } = switched else {
-        unreachable!()
-    };
-    assert_eq!(off, written, "from the end of what was written on");
-    // The spare segment prepared from now on is cached for small syncs too.
+    let last = *small_hints(&fs, FIRST).last().unwrap();
+    assert_eq!(
+        last,
+        (written, true),
+        "the first sync must switch the rest of the active segment back to page by page"
+    );
+    // The spare segment prepared from now on is cached page by page too.
     fs.wait_for(
         "a spare segment cached for small syncs",
         |h| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file != FIRST),
@@ -225,26 +243,27 @@ fn a_log_caches_for_bulk_writeback_until_it_first_syncs() {
 }
 
 #[test]
-fn a_log_with_a_sync_policy_caches_for_small_syncs_from_the_start() {
+fn a_log_with_a_sync_policy_is_never_cached_in_bulk() {
+    let record = vec![7u8; 1024];
     for policy in [
         SyncPolicy::Always,
         SyncPolicy::EveryMs(5),
         SyncPolicy::EveryBytes(4096),
     ] {
         let (fs, wal) = open(policy);
-        wal.append(b"x").unwrap();
+        for _ in 0..8 * 1024 {
+            wal.append(&record).unwrap();
+        }
         let hints = fs.hints();
-        assert!(
-            hints
-                .iter()
-                .any(|h| matches!(h, Hint::SmallSyncs { file, small: true, .. } if file == FIRST)),
-            "{policy:?}: {hints:?}"
-        );
         assert!(
             !hints
                 .iter()
                 .any(|h| matches!(h, Hint::SmallSyncs { small: false, .. })),
             "{policy:?} must never cache in bulk: {hints:?}"
+        );
+        assert!(
+            !small_hints(&fs, FIRST).is_empty(),
+            "{policy:?}: the segment was never advised: {hints:?}"
         );
         wal.close().unwrap();
     }

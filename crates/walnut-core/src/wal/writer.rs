@@ -66,6 +66,8 @@ const PREFAULT_STEP: usize = 4 << 20;
 /// writer does not catch up with the faulting when the preparer is held up
 /// (1 KiB appends from JavaScript took page faults themselves with 12 MiB).
 const PREFAULT_MAX_AHEAD: usize = 48 << 20;
+/// Bytes a log appends without a sync before its pages are cached in bulk.
+const BULK_AFTER: usize = 4 << 20;
 
 /// Writes the frames of one batch into the active segment and publishes
 /// them together: readers (and the syncer) see all of the batch or none.
@@ -487,7 +489,11 @@ impl Wal {
     /// writer comes within [`PREFAULT_AHEAD`] (more for a bulk writer) of
     /// what it was given before.
     pub(crate) fn prefault_ahead(&self, w: &mut Writer) {
-        let ahead = if self.shared.small_syncs.load(Ordering::Relaxed) {
+        let sh = &self.shared;
+        if w.bulk_bytes >= BULK_AFTER && sh.small_syncs.load(Ordering::Relaxed) {
+            sh.expect_bulk(&w.active);
+        }
+        let ahead = if sh.small_syncs.load(Ordering::Relaxed) {
             PREFAULT_AHEAD
         } else {
             w.bulk_bytes.clamp(PREFAULT_AHEAD, PREFAULT_MAX_AHEAD)
