@@ -149,6 +149,16 @@ unsafe fn number(env: sys::napi_env, value: sys::napi_value) -> Result<f64> {
     Ok(n)
 }
 
+/// A byte offset into a buffer of `len` bytes: a whole number in `0..=len`.
+unsafe fn offset(env: sys::napi_env, value: sys::napi_value, len: usize) -> Result<usize> {
+    // SAFETY: forwarded from the caller (a valid env and value).
+    let at = unsafe { number(env, value) }?;
+    if !(at >= 0.0 && at.fract() == 0.0 && at <= len as f64) {
+        return Err(invalid_arg("the offset"));
+    }
+    Ok(at as usize)
+}
+
 /// Runs `f`, returning its number to JavaScript or throwing its error (or a
 /// caught panic) the way napi-rs functions do.
 unsafe fn respond(env: sys::napi_env, f: impl FnOnce() -> Result<f64>) -> sys::napi_value {
@@ -197,11 +207,8 @@ unsafe extern "C" fn read_into(
             let wal = wal(env, h)?;
             let i = crate::convert::index(number(env, i)?, "index")?;
             let dst = bytes(env, dst)?;
-            let at = number(env, at)?;
-            if !(at >= 0.0 && at.fract() == 0.0 && at <= dst.len() as f64) {
-                return Err(invalid_arg("the offset"));
-            }
-            let dst = &mut dst[at as usize..];
+            let at = offset(env, at, dst.len())?;
+            let dst = &mut dst[at..];
             wal.with_entry(i, |_, data| {
                 if let Some(d) = dst.get_mut(..data.len()) {
                     d.copy_from_slice(data);
@@ -231,17 +238,14 @@ unsafe extern "C" fn read_range_into(
             let lo = crate::convert::index(number(env, lo)?, "lo")?;
             let hi = crate::convert::index(number(env, hi)?, "hi")?;
             let dst = bytes(env, dst)?;
-            let at = number(env, at)?;
-            if !(at >= 0.0 && at.fract() == 0.0 && at <= dst.len() as f64) {
-                return Err(invalid_arg("the offset"));
-            }
+            let at = offset(env, at, dst.len())?;
             let lengths = bytes(env, lengths)?;
             // Two views of one buffer would be two `&mut` to the same bytes.
             let (d, l) = (dst.as_ptr_range(), lengths.as_ptr_range());
             if !dst.is_empty() && !lengths.is_empty() && d.start < l.end && l.start < d.end {
                 return Err(invalid_arg("the lengths (they overlap the data)"));
             }
-            let mut pos = at as usize;
+            let mut pos = at;
             let mut n = 0;
             for i in lo..hi {
                 let Some(slot) = lengths.get_mut(n * 4..n * 4 + 4) else {

@@ -490,7 +490,10 @@ impl Wal {
     /// what it was given before.
     pub(crate) fn prefault_ahead(&self, w: &mut Writer) {
         let sh = &self.shared;
-        if w.bulk_bytes >= BULK_AFTER && sh.small_syncs.load(Ordering::Relaxed) {
+        if w.bulk_bytes >= BULK_AFTER
+            && sh.small_syncs.load(Ordering::Relaxed)
+            && !sh.sync_requested.load(Ordering::Relaxed)
+        {
             sh.expect_bulk(&w.active);
         }
         let ahead = if sh.small_syncs.load(Ordering::Relaxed) {
