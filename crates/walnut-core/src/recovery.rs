@@ -394,6 +394,7 @@ pub(crate) fn recover(
         let seed = frame::seed(header.salt);
         let is_last = slot + 1 == files.len();
         if let Some((offsets, frames_end)) = load_sealed(bytes, &header, seed) {
+            file.expect_reads();
             if mode == RecoveryMode::Absolute {
                 if let Some((off, index, why)) =
                     verify_sealed(bytes, &header, seed, &offsets, frames_end)

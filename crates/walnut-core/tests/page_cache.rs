@@ -1,7 +1,7 @@
 //! How the log asks the page cache to hold its segments (performance only):
-//! pages are faulted in a bounded stretch ahead of the writer, and segments
-//! are cached for small syncs once the log shows that it syncs, in bulk until
-//! then.
+//! pages are faulted in a bounded stretch ahead of the writer, segments are
+//! cached for small syncs once the log shows that it syncs, in bulk until
+//! then, and for reading once they are sealed.
 
 use parking_lot::Mutex;
 use std::io;
@@ -22,6 +22,9 @@ enum Hint {
         file: String,
         off: usize,
         small: bool,
+    },
+    Reads {
+        file: String,
     },
 }
 
@@ -54,6 +57,10 @@ impl MappedFile for RecordedFile {
         self.hints
             .lock()
             .push(Hint::SmallSyncs { file, off, small });
+    }
+    fn expect_reads(&self) {
+        let file = self.name.lock().clone();
+        self.hints.lock().push(Hint::Reads { file });
     }
 }
 
@@ -122,13 +129,17 @@ const FIRST: &str = "00000000000000000001.seg";
 
 fn open(policy: SyncPolicy) -> (Arc<Recording>, Wal) {
     let fs = Arc::new(Recording::default());
+    let wal = open_in(&fs, policy, 64 * MIB);
+    (fs, wal)
+}
+
+fn open_in(fs: &Arc<Recording>, policy: SyncPolicy, segment_size: usize) -> Wal {
     let opts = Options {
         sync: policy,
-        segment_size: 64 * MIB as u64,
+        segment_size: segment_size as u64,
         ..Options::default()
     };
-    let wal = Wal::open_with(fs.clone(), "/log", opts).unwrap();
-    (fs, wal)
+    Wal::open_with(fs.clone(), "/log", opts).unwrap()
 }
 
 fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
@@ -267,4 +278,57 @@ fn a_log_with_a_sync_policy_is_never_cached_in_bulk() {
         );
         wal.close().unwrap();
     }
+}
+
+fn read_hints(fs: &Recording) -> Vec<String> {
+    fs.hints()
+        .into_iter()
+        .filter_map(|h| match h {
+            Hint::Reads { file } => Some(file),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
+    // A writable mapping starts without readahead; a sealed segment left so
+    // is read back from disk one page per fault after a restart.
+    let fs = Arc::new(Recording::default());
+    let wal = open_in(&fs, SyncPolicy::None, MIB);
+    let record = vec![7u8; 1024];
+    for _ in 0..3 * 1024 {
+        wal.append(&record).unwrap();
+    }
+    fs.wait_for(
+        "the first segment cached for reading once sealed",
+        |h| matches!(h, Hint::Reads { file } if file == FIRST),
+    );
+    let segments = wal.segments();
+    assert!(segments.len() >= 3, "expected rotations: {segments:?}");
+    let active = segments.last().unwrap().name.clone();
+    assert!(
+        !read_hints(&fs).contains(&active),
+        "the segment being written must keep its caching for writes: {:?}",
+        fs.hints()
+    );
+    wal.close().unwrap();
+
+    fs.hints.lock().clear();
+    let wal = open_in(&fs, SyncPolicy::None, MIB);
+    let reads = read_hints(&fs);
+    let segments = wal.segments();
+    let (active, sealed) = segments.split_last().unwrap();
+    for s in sealed {
+        assert!(
+            reads.contains(&s.name),
+            "reopened sealed segment {} is not cached for reading: {reads:?}",
+            s.name
+        );
+    }
+    assert!(
+        !reads.contains(&active.name),
+        "the reopened last segment is written to again: {reads:?}"
+    );
+    wal.close().unwrap();
 }

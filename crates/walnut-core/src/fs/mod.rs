@@ -58,6 +58,9 @@ pub trait MappedFile: Send + Sync {
     /// bulk, long after they were written, so pages may be cached in large
     /// groups, which are cheaper to fault in. Only speed depends on it.
     fn expect_small_syncs(&self, _off: usize, _small: bool) {}
+    /// Tells the page cache the file will only be read from now on (a sealed
+    /// segment), in order: it may read ahead. Only speed depends on it.
+    fn expect_reads(&self) {}
     /// Whether the mapping no longer shows the file: another process shrank
     /// the file and the SIGBUS guard replaced the vanished pages with zeros.
     /// Reads of such a file fail their checksums; syncs fail.

@@ -148,6 +148,16 @@ impl MappedFile for OsMapped {
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let _ = (off, small);
     }
+
+    fn expect_reads(&self) {
+        // A writable mapping starts out without readahead (MADV_RANDOM, see
+        // expect_small_syncs). Left so, a sealed segment that is no longer in
+        // the page cache (after a restart) is read back one page per fault:
+        // a cold scan of 256 MiB through a writable log ran at 110 MB/s
+        // against 976 MB/s through a read-only one.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = self.map.map.advise(memmap2::Advice::Normal);
+    }
 }
 
 fn not_regular() -> io::Error {

@@ -330,6 +330,7 @@ impl Segment {
         self.region.write(at, &t.encode());
         self.file.sync(at, TRAILER_LEN)?;
         self.sealed.store(true, Ordering::Release);
+        self.file.expect_reads();
         Ok(())
     }
 
