@@ -158,7 +158,7 @@ function groupCommitBound(dir, buf, inflight, syncs) {
 
 /**
  * Reads `file` from the page cache (1 MiB reads into one buffer) and runs
- * hardware CRC32C over it (the `crc32c` crate through `benchCrc32c`, the
+ * hardware CRC32C over it (walnut-core's `crc` module through `benchCrc32c`, the
  * same code walnut's frames use). Reads the range [from, to). Returns ms.
  */
 function scanCrc(file, from = 0, to = fs.statSync(file).size) {

@@ -21,6 +21,8 @@
 //! written. Recovery uses it to tell a torn tail (nothing attests to the missing
 //! bytes) from damage to acknowledged data (a later valid frame attests to them).
 
+use crate::crc::{crc32c, Crc32c};
+
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 32;
 /// Frames start at multiples of this.
@@ -113,17 +115,19 @@ impl FrameHeader {
 /// The CRC seed of a segment: bytes from another segment, or from before this
 /// segment existed, never validate.
 pub fn seed(salt: u64) -> u32 {
-    crc32c::crc32c(&salt.to_le_bytes())
+    crc32c(&salt.to_le_bytes())
 }
 
 /// CRC of an encoded header (its crc field excluded), the payload, and the
 /// zero padding that follows it.
 pub fn checksum(seed: u32, header: &[u8], payload: &[u8]) -> u32 {
-    let c = crc32c::crc32c_append(seed, &header[0..4]);
-    let c = crc32c::crc32c_append(c, &header[8..HEADER_LEN]);
-    let c = crc32c::crc32c_append(c, payload);
     let pad = frame_len(payload.len()) - HEADER_LEN - payload.len();
-    crc32c::crc32c_append(c, &[0u8; ALIGN][..pad])
+    Crc32c::resume(seed)
+        .update(&header[0..4])
+        .update(&header[8..HEADER_LEN])
+        .update(payload)
+        .update(&[0u8; ALIGN][..pad])
+        .value()
 }
 
 /// Builds the bytes of a frame header, checksum included.

@@ -44,6 +44,7 @@
 //! poisons the handle. See `docs/durability.md` in the repository.
 
 pub mod backup;
+pub mod crc;
 pub mod error;
 pub mod frame;
 pub mod fs;

@@ -12,6 +12,7 @@
 //!       24     len  payload
 //! ```
 
+use crate::crc::{crc32c, crc32c_append};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, MappedFile};
 use std::path::{Path, PathBuf};
@@ -40,7 +41,7 @@ fn decode(slot: &[u8]) -> Option<(u64, Vec<u8>)> {
         return None;
     }
     let payload = &slot[SLOT_HEADER..SLOT_HEADER + len];
-    let c = crc32c::crc32c_append(crc32c::crc32c(&slot[0..20]), payload);
+    let c = crc32c_append(crc32c(&slot[0..20]), payload);
     (c == crc).then(|| (seq, payload.to_vec()))
 }
 
@@ -177,7 +178,7 @@ impl MetaStore {
         slot.extend_from_slice(MAGIC);
         slot.extend_from_slice(&seq.to_le_bytes());
         slot.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        let crc = crc32c::crc32c_append(crc32c::crc32c(&slot[0..20]), value);
+        let crc = crc32c_append(crc32c(&slot[0..20]), value);
         slot.extend_from_slice(&crc.to_le_bytes());
         slot.extend_from_slice(value);
         // Alternate by sequence parity: the slot written now is never the one

@@ -14,6 +14,7 @@
 //! damage is a torn tail, the normal result of a crash, and
 //! [`RecoveryMode::TolerateTail`] zeroes it (durably) before any new append.
 
+use crate::crc::crc32c;
 use crate::error::{Damage, Error, IoContext, Result};
 use crate::frame::{self, FrameHeader, Parsed};
 use crate::fs::{EntryKind, FileSystem, MappedFile};
@@ -220,7 +221,7 @@ fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u
         return None;
     }
     let block = &bytes[frames_end..frames_end + count * 4];
-    if crc32c::crc32c(block) != t.index_crc {
+    if crc32c(block) != t.index_crc {
         return None;
     }
     let offsets = trailer::decode_index(block);

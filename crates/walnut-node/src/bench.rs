@@ -15,12 +15,12 @@ pub fn bench_noop(data: &[u8]) -> u32 {
     data.len() as u32
 }
 
-/// CRC32C (Castagnoli) of `data`, with the same crate, and therefore the same
-/// hardware instructions (SSE 4.2 / ARMv8 CRC), that walnut's frames use.
+/// CRC32C (Castagnoli) of `data`, with the same code, and therefore the same
+/// hardware instructions, that walnut's frames use.
 /// The scan baseline reads a file from the page cache and runs this over it.
 #[napi(js_name = "benchCrc32c")]
 pub fn bench_crc32c(data: &[u8]) -> u32 {
-    crc32c::crc32c(data)
+    walnut_core::crc::crc32c(data)
 }
 
 /// `"release"` or `"debug"`: the harness refuses to present figures of a debug

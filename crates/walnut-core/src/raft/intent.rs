@@ -19,6 +19,7 @@
 //! ```
 
 use super::record::RaftRecord;
+use crate::crc::crc32c;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::FileSystem;
 use std::path::Path;
@@ -72,7 +73,7 @@ impl Intent {
             w.extend_from_slice(&(data.len() as u32).to_le_bytes());
             w.extend_from_slice(data);
         }
-        let crc = crc32c::crc32c(&w);
+        let crc = crc32c(&w);
         w.extend_from_slice(&crc.to_le_bytes());
         w
     }
@@ -84,7 +85,7 @@ impl Intent {
             return None;
         }
         let (body, crc) = b.split_at(b.len() - 4);
-        if crc32c::crc32c(body) != u32::from_le_bytes(crc.try_into().ok()?) {
+        if crc32c(body) != u32::from_le_bytes(crc.try_into().ok()?) {
             return None;
         }
         let mut at = 8usize;

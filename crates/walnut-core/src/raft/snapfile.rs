@@ -17,6 +17,7 @@
 
 use super::record::SnapshotRef;
 use super::types::SnapshotMeta;
+use crate::crc::crc32c;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{EntryKind, FileSystem};
 use std::path::Path;
@@ -50,14 +51,14 @@ pub fn write(
     meta: &SnapshotMeta,
     data: &[u8],
 ) -> Result<SnapshotRef> {
-    let crc = crc32c::crc32c(data);
+    let crc = crc32c(data);
     let mut bytes = Vec::with_capacity(HEADER + data.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&meta.index.to_le_bytes());
     bytes.extend_from_slice(&meta.term.to_le_bytes());
     bytes.extend_from_slice(&(data.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&crc.to_le_bytes());
-    let hcrc = crc32c::crc32c(&bytes);
+    let hcrc = crc32c(&bytes);
     bytes.extend_from_slice(&hcrc.to_le_bytes());
     bytes.extend_from_slice(data);
     let tmp = dir.join(TMP_NAME);
@@ -92,7 +93,7 @@ pub fn read(fs: &dyn FileSystem, dir: &Path, r: &SnapshotRef) -> Result<Vec<u8>>
     }
     let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
     let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
-    if crc32c::crc32c(&bytes[0..36]) != u32_at(36) {
+    if crc32c(&bytes[0..36]) != u32_at(36) {
         return Err(bad(0, "snapshot header checksum mismatch"));
     }
     if u64_at(8) != r.meta.index || u64_at(16) != r.meta.term {
@@ -102,7 +103,7 @@ pub fn read(fs: &dyn FileSystem, dir: &Path, r: &SnapshotRef) -> Result<Vec<u8>>
     if u64_at(24) != r.len || data.len() as u64 != r.len {
         return Err(bad(24, "snapshot data has the wrong length"));
     }
-    if u32_at(32) != r.crc || crc32c::crc32c(data) != r.crc {
+    if u32_at(32) != r.crc || crc32c(data) != r.crc {
         return Err(bad(HEADER as u64, "snapshot data checksum mismatch"));
     }
     Ok(data.to_vec())

@@ -7,6 +7,7 @@ use super::record::{RaftRecord, SnapshotRef};
 use super::snapfile;
 use super::types::{ConfState, NewEntry, Snapshot, SnapshotMeta, Update};
 use super::{RaftLog, Writer, MAX_RECORD_LEN};
+use crate::crc::crc32c;
 use crate::error::{Error, Result};
 use crate::frame::frame_len;
 use crate::segment::{header::FRAMES_START, trailer::TRAILER_LEN};
@@ -374,7 +375,7 @@ fn snapshot_ref(cur: &RaftRecord, meta: &SnapshotMeta, data: &[u8]) -> SnapshotR
         meta: meta.clone(),
         file_id: cur.snapshot.as_ref().map_or(1, |s| s.file_id + 1),
         len: data.len() as u64,
-        crc: crc32c::crc32c(data),
+        crc: crc32c(data),
     }
 }
 

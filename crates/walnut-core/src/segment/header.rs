@@ -17,6 +17,7 @@
 //! 60     4    CRC32C of bytes 0..60
 //! ```
 
+use crate::crc::crc32c;
 use crate::frame::ALIGN;
 
 /// Bytes of one header copy.
@@ -57,7 +58,7 @@ impl SegmentHeader {
         b[32..40].copy_from_slice(&self.created_ms.to_le_bytes());
         b[40..48].copy_from_slice(&self.marker.to_le_bytes());
         b[48..52].copy_from_slice(&self.key_id.to_le_bytes());
-        let crc = crc32c::crc32c(&b[0..60]);
+        let crc = crc32c(&b[0..60]);
         b[60..64].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -75,7 +76,7 @@ impl SegmentHeader {
         }
         let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
-        if crc32c::crc32c(&b[0..60]) != u32_at(60) {
+        if crc32c(&b[0..60]) != u32_at(60) {
             return Err("segment header checksum mismatch");
         }
         if u32_at(8) != VERSION {

@@ -8,6 +8,7 @@ pub mod trailer;
 
 pub use offsets::Offsets;
 
+use crate::crc::crc32c;
 use crate::error::{Error, IoContext, Result};
 use crate::frame::{self, FrameHeader, Parsed};
 use crate::fs::{FileSystem, MappedFile};
@@ -317,7 +318,7 @@ impl Segment {
             first_index: self.first_index(),
             count: self.count(),
             frames_end: frames_end as u64,
-            index_crc: crc32c::crc32c(&block),
+            index_crc: crc32c(&block),
             sealed_ms,
         }
     }

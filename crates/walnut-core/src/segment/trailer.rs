@@ -23,6 +23,8 @@
 //! written, and the trailer before any later segment is synced, so a valid
 //! trailer proves the whole segment durable.
 
+use crate::crc::crc32c;
+
 /// Bytes of the trailer at the end of the file.
 pub const TRAILER_LEN: usize = 64;
 const MAGIC: &[u8; 8] = b"WALNUTSL";
@@ -55,7 +57,7 @@ impl Trailer {
         b[32..40].copy_from_slice(&self.frames_end.to_le_bytes());
         b[40..44].copy_from_slice(&self.index_crc.to_le_bytes());
         b[48..56].copy_from_slice(&self.sealed_ms.to_le_bytes());
-        let crc = crc32c::crc32c(&b[0..60]);
+        let crc = crc32c(&b[0..60]);
         b[60..64].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -66,7 +68,7 @@ impl Trailer {
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
         if b.len() < TRAILER_LEN
             || &b[0..8] != MAGIC
-            || crc32c::crc32c(&b[0..60]) != u32_at(60)
+            || crc32c(&b[0..60]) != u32_at(60)
             || u32_at(44) != 0
             || u32_at(56) != 0
         {
