@@ -135,8 +135,8 @@ export declare class NativeWal {
 export declare function benchBuildProfile(): string
 
 /**
- * CRC32C (Castagnoli) of `data`, with the same crate, and therefore the same
- * hardware instructions (SSE 4.2 / ARMv8 CRC), that walnut's frames use.
+ * CRC32C (Castagnoli) of `data`, with the same code, and therefore the same
+ * hardware instructions, that walnut's frames use.
  * The scan baseline reads a file from the page cache and runs this over it.
  */
 export declare function benchCrc32c(data: Uint8Array): number
