@@ -87,6 +87,10 @@ pub(crate) struct Shared {
     /// The sync policy syncs, or somebody asked for a sync: the log never
     /// goes to bulk caching.
     pub sync_requested: AtomicBool,
+    /// Bytes of the active segment a sync has made durable, averaged over
+    /// the last few syncs (0 before the first): whether allocating blocks
+    /// ahead of the writer pays (see `wal::writer::prepare_stretch`).
+    pub sync_bytes: AtomicU64,
 }
 
 impl Shared {
@@ -124,6 +128,7 @@ impl Shared {
             commit_index: AtomicU64::new(0),
             small_syncs: AtomicBool::new(true),
             sync_requested: AtomicBool::new(syncs),
+            sync_bytes: AtomicU64::new(0),
         }
     }
 

@@ -49,8 +49,9 @@ impl Shared {
                     .ctx(|| "syncing the log directory".into())?;
             }
             if let Some(seg) = active {
-                seg.sync_upto(seg.write_off())
-                    .ctx(|| format!("syncing {}", seg.name))?;
+                let (from, to) = (seg.synced_off(), seg.write_off());
+                seg.sync_upto(to).ctx(|| format!("syncing {}", seg.name))?;
+                self.note_sync_bytes(to.saturating_sub(from));
             }
             Ok(())
         })();
@@ -80,6 +81,14 @@ impl Shared {
                 Err(e)
             }
         }
+    }
+
+    fn note_sync_bytes(&self, bytes: usize) {
+        // Only the sync thread or the appending thread under `sync_lock` get
+        // here, so a load and a store do not lose updates.
+        let avg = self.sync_bytes.load(Ordering::Relaxed);
+        let next = (avg * 7 + bytes as u64).div_ceil(8);
+        self.sync_bytes.store(next, Ordering::Relaxed);
     }
 
     /// Asks the syncer to make `index` durable soon, without waiting.

@@ -1,7 +1,8 @@
 //! How the log asks the page cache to hold its segments (performance only):
 //! pages are faulted in a bounded stretch ahead of the writer, segments are
 //! cached for small syncs once the log shows that it syncs, in bulk until
-//! then, and for reading once they are sealed.
+//! then, and for reading once they are sealed; the blocks ahead of the
+//! writer are allocated while its syncs are small.
 
 use parking_lot::Mutex;
 use std::io;
@@ -25,6 +26,11 @@ enum Hint {
     },
     Reads {
         file: String,
+    },
+    AllocateAhead {
+        file: String,
+        off: usize,
+        len: usize,
     },
 }
 
@@ -61,6 +67,12 @@ impl MappedFile for RecordedFile {
     fn expect_reads(&self) {
         let file = self.name.lock().clone();
         self.hints.lock().push(Hint::Reads { file });
+    }
+    fn allocate_ahead(&self, off: usize, len: usize) {
+        let file = self.name.lock().clone();
+        self.hints
+            .lock()
+            .push(Hint::AllocateAhead { file, off, len });
     }
 }
 
@@ -331,4 +343,61 @@ fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
         "the reopened last segment is written to again: {reads:?}"
     );
     wal.close().unwrap();
+}
+
+/// The end of the furthest range of `file` allocated ahead.
+fn allocated_end(fs: &Recording, file: &str) -> usize {
+    fs.hints()
+        .iter()
+        .filter_map(|h| match h {
+            Hint::AllocateAhead { file: f, off, len } if f == file => Some(off + len),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn append_mib(wal: &Wal, mib: usize) {
+    let record = vec![7u8; 1024];
+    for _ in 0..mib * 1024 {
+        wal.append(&record).unwrap();
+    }
+}
+
+#[test]
+fn a_log_whose_syncs_are_small_has_the_blocks_ahead_of_its_writer_allocated() {
+    let (fs, wal) = open(SyncPolicy::Always);
+    append_mib(&wal, 20);
+    let written = wal.segments()[0].used_bytes as usize;
+    fs.wait_for("blocks allocated past the writer", |h| {
+        matches!(h, Hint::AllocateAhead { file, off, len } if file == FIRST && off + len > written)
+    });
+    // The preparer allocates after faulting in; both reach past the writer.
+    assert!(
+        prefaulted_end(&fs.hints(), FIRST) >= allocated_end(&fs, FIRST),
+        "allocated beyond what was faulted in: {:?}",
+        fs.hints()
+    );
+    wal.close().unwrap();
+}
+
+#[test]
+fn a_log_whose_syncs_are_large_or_that_writes_in_bulk_stops_allocating_ahead() {
+    // Syncs of 1 MiB: allocating would write each block twice for little gain.
+    // A log without syncs caches in bulk after a few MiB and never needs it.
+    for policy in [SyncPolicy::EveryBytes(1 << 20), SyncPolicy::None] {
+        let (fs, wal) = open(policy);
+        append_mib(&wal, 40);
+        let written = wal.segments()[0].used_bytes as usize;
+        fs.wait_for(
+            "faulting in past the writer",
+            |h| matches!(h, Hint::Prefault { file, off, len } if file == FIRST && off + len > written),
+        );
+        let allocated = allocated_end(&fs, FIRST);
+        assert!(
+            allocated <= 16 * MIB,
+            "{policy:?}: blocks allocated up to {allocated} bytes, after {written} written"
+        );
+        wal.close().unwrap();
+    }
 }

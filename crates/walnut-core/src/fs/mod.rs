@@ -61,6 +61,14 @@ pub trait MappedFile: Send + Sync {
     /// Tells the page cache the file will only be read from now on (a sealed
     /// segment), in order: it may read ahead. Only speed depends on it.
     fn expect_reads(&self) {}
+    /// Has the file system allocate the blocks of `len` bytes at `off` now,
+    /// ahead of the writer, by writing the (zero) pages there to disk, and
+    /// leaves them faulted in. ext4 converts unwritten (fallocated) extents in
+    /// the sync that first covers a block, and writes the inode to disk in the
+    /// same sync; allocated ahead, a sync writes data only. Best effort: it
+    /// writes only what the page cache holds, never changes a byte, and an I/O
+    /// error it meets is reported by the next sync.
+    fn allocate_ahead(&self, _off: usize, _len: usize) {}
     /// Whether the mapping no longer shows the file: another process shrank
     /// the file and the SIGBUS guard replaced the vanished pages with zeros.
     /// Reads of such a file fail their checksums; syncs fail.

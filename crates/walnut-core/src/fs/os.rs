@@ -56,7 +56,7 @@ struct GuardedMap {
     // removed while mapped be deleted for good (Windows: see `after_unmap`).
     guard: Guard,
     map: MmapRaw,
-    _file: File,
+    file: File,
     _after: AfterUnmap,
 }
 
@@ -149,6 +149,22 @@ impl MappedFile for OsMapped {
         let _ = (off, small);
     }
 
+    fn allocate_ahead(&self, off: usize, len: usize) {
+        // Measured in C on this machine (ext4, mapping cached page by page,
+        // msync after each append): 4 KiB appends synced in 85-101 us on
+        // fallocated blocks, 45-58 us on blocks allocated ahead; 64 KiB in
+        // 165-199 against 88-129 us. The cost is writing the zeros once.
+        let end = off.saturating_add(len).min(self.map.map.len());
+        if off >= end || self.map.guard.failed() {
+            return;
+        }
+        if sys::write_back(&self.map.file, off as u64, (end - off) as u64).is_ok() {
+            // Written back, the pages are clean and write-protected: fault them
+            // in writable again, or the writer takes a fault per page.
+            self.prefault(off, end - off);
+        }
+    }
+
     fn expect_reads(&self) {
         // A writable mapping starts out without readahead (MADV_RANDOM, see
         // expect_small_syncs). Left so, a sealed segment that is no longer in
@@ -185,7 +201,7 @@ fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     let map = Arc::new(GuardedMap {
         guard: Guard::register(map.as_ptr(), map.len()),
         map,
-        _file: file,
+        file,
         _after: AfterUnmap,
     });
     // SAFETY: the mapping lives as long as `map`, which the region keeps alive;
@@ -289,5 +305,47 @@ impl FileSystem for OsFs {
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         sys::sync_dir(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocating_ahead_changes_no_byte_and_leaves_the_pages_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let size = 4 << 20;
+        let file = OsFs.create_mapped(&path, size as u64).unwrap();
+        file.expect_small_syncs(0, true);
+        let region = file.region();
+        region.write(0, &[1u8; 5000]);
+        // Overlaps the bytes just written, as it may overlap a writer that
+        // caught up with the preparer.
+        file.allocate_ahead(4096, 2 << 20);
+        region.write(8192, &[2u8; 3000]);
+        region.write(size - 10, &[3u8; 10]);
+        file.sync(0, size).unwrap();
+        drop(file);
+
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), size);
+        let runs = [
+            (0, 5000, 1u8),
+            (5000, 8192, 0),
+            (8192, 11192, 2),
+            (11192, size - 10, 0),
+            (size - 10, size, 3),
+        ];
+        for (from, to, value) in runs {
+            if let Some(at) = bytes[from..to].iter().position(|&b| b != value) {
+                panic!(
+                    "byte {} is {}, expected {value}",
+                    from + at,
+                    bytes[from + at]
+                );
+            }
+        }
     }
 }

@@ -245,6 +245,43 @@ impl Writer {
     }
 }
 
+/// Readies a stretch of a segment for the writer: faulted in, and for a log
+/// whose syncs are small, with its blocks allocated too, so that those syncs
+/// write data only (see [`MappedFile::allocate_ahead`]). Allocating writes
+/// the stretch's zeros once, and every sync's cache flush then waits for them
+/// as well: that paid for syncs of 4 KiB (85-101 -> 55-65 us) and cost at 64
+/// KiB per sync (64 writes of 1 KiB in flight: 177-190k -> 147-161k
+/// records/s). A log that writes in bulk syncs rarely and in large ranges.
+/// It allocates a MiB at a time, looking at the syncs again before each (the
+/// first stretch of a new log is readied before its first sync), and gives
+/// up when the log closes.
+fn prepare_stretch(
+    shared: &Shared,
+    file: &dyn MappedFile,
+    off: usize,
+    len: usize,
+    stopping: &dyn Fn() -> bool,
+) {
+    file.prefault(off, len);
+    let end = off + len;
+    let mut at = off;
+    while at < end
+        && !stopping()
+        && shared.small_syncs.load(Ordering::Acquire)
+        && shared.sync_bytes.load(Ordering::Relaxed) < ALLOCATE_BELOW
+    {
+        let step = ALLOCATE_STEP.min(end - at);
+        file.allocate_ahead(at, step);
+        at += step;
+    }
+}
+
+/// Syncs of fewer bytes than this on average have their blocks allocated
+/// ahead (see [`prepare_stretch`]).
+const ALLOCATE_BELOW: u64 = 32 << 10;
+/// Blocks allocated ahead between two looks at the syncs.
+const ALLOCATE_STEP: usize = 1 << 20;
+
 /// Allocates the next segment file in the background, so that rotation costs
 /// a rename instead of an fallocate, and faults in the active segment ahead of
 /// the writer, so that appends do not pay for page faults.
@@ -287,8 +324,9 @@ impl Preparer {
                     (std::mem::take(&mut s.populate), prepare)
                 };
                 // The active segment first: the writer is in it now.
+                let stopping = || st.0.lock().stop;
                 for (file, off, len) in populate {
-                    file.prefault(off, len);
+                    prepare_stretch(&shared, file.as_ref(), off, len, &stopping);
                 }
                 if !prepare {
                     continue;
@@ -312,7 +350,7 @@ impl Preparer {
                 // records of 1 KiB). Faulting in never changes the bytes, so
                 // it may run under the writer.
                 st.0.lock().ready = Some((file.clone(), first));
-                file.prefault(0, first);
+                prepare_stretch(&shared, file.as_ref(), 0, first, &stopping);
             })
             .map_err(|e| Error::io("starting the preparer thread", e))?;
         Ok(Preparer { state, handle })

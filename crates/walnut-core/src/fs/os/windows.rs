@@ -211,6 +211,12 @@ pub(super) fn rename(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Nothing: Windows has no call that writes a range of a file's cache back
+/// without flushing the drive, so blocks are allocated by the syncs.
+pub(super) fn write_back(_file: &File, _off: u64, _len: u64) -> io::Result<()> {
+    Ok(())
+}
+
 /// Called each time one of this process's mappings has gone away (and its
 /// file handle closed): deletes the tombstones that mapping may have kept.
 pub(super) fn after_unmap() {
