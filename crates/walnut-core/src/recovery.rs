@@ -22,7 +22,7 @@ use crate::options::{Options, RecoveryMode};
 use crate::region::Region;
 use crate::segment::header::{SegmentHeader, FRAMES_START};
 use crate::segment::trailer::{self, Trailer, TRAILER_LEN};
-use crate::segment::{self, Segment};
+use crate::segment::{self, Offsets, Segment};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,7 +75,7 @@ struct Loaded {
     name: String,
     file: Arc<dyn MappedFile>,
     header: SegmentHeader,
-    offsets: Vec<u32>,
+    offsets: Offsets,
     write_off: usize,
     sealed: bool,
 }
@@ -90,7 +90,9 @@ struct DamageAt {
 
 /// Result of walking frames from the start of a segment.
 struct Walk {
-    offsets: Vec<u32>,
+    /// Built in place with room for a full segment, as the last segment,
+    /// which the writer continues, needs.
+    offsets: Offsets,
     end: usize,
     invalid: Option<&'static str>,
     /// The last frame was a close marker: nothing was written after it.
@@ -99,10 +101,11 @@ struct Walk {
 }
 
 /// Walks valid, contiguous frames from `FRAMES_START`. An unfinished batch at
-/// the end is not part of the log.
-fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Walk {
+/// the end is not part of the log. More frames than `capacity` (what a segment
+/// of its size holds) are not a log walnut wrote.
+fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32, capacity: usize) -> Walk {
     let mut w = Walk {
-        offsets: Vec::new(),
+        offsets: Offsets::with_capacity(capacity),
         end: FRAMES_START,
         invalid: None,
         closed: false,
@@ -110,6 +113,7 @@ fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Walk {
     };
     let mut off = FRAMES_START;
     let mut next = header.first_index;
+    let mut count = 0;
     let mut batch: Option<(usize, usize)> = None; // (offset, entries before it)
     loop {
         match frame::parse(bytes, off, seed) {
@@ -128,12 +132,17 @@ fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Walk {
                 w.max_attest = w.max_attest.max(h.attests());
                 if !marker {
                     if batch.is_none() && h.flags & frame::FLAG_BATCH_MORE != 0 {
-                        batch = Some((off, w.offsets.len()));
+                        batch = Some((off, count));
                     }
                     if h.flags & frame::FLAG_BATCH_MORE == 0 {
                         batch = None;
                     }
-                    w.offsets.push(off as u32);
+                    if count == w.offsets.capacity() {
+                        w.invalid = Some("more frames than a segment holds");
+                        break;
+                    }
+                    w.offsets.stage(count, off as u32);
+                    count += 1;
                     next += 1;
                 }
                 w.closed = marker;
@@ -142,12 +151,13 @@ fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Walk {
             }
         }
     }
-    if let Some((start, count)) = batch {
-        w.offsets.truncate(count);
+    if let Some((start, before)) = batch {
+        count = before;
         w.end = start;
         w.closed = false;
         w.invalid.get_or_insert("incomplete batch");
     }
+    w.offsets.publish(count);
     w
 }
 
@@ -206,7 +216,7 @@ fn beyond(bytes: &[u8], from: usize, to: usize, seed: Option<u32>, next: u64) ->
 }
 
 /// Loads a sealed segment from its index block, if its seal validates.
-fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u32>, usize)> {
+fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Offsets, usize)> {
     let len = bytes.len();
     let t = Trailer::decode(&bytes[len - TRAILER_LEN..])?;
     let frames_end = usize::try_from(t.frames_end).ok()?;
@@ -224,17 +234,22 @@ fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u
     if crc32c(block) != t.index_crc {
         return None;
     }
-    let offsets = trailer::decode_index(block);
-    let increasing = offsets.windows(2).all(|w| w[0] < w[1]);
-    let in_bounds = offsets
-        .iter()
-        .all(|&o| (o as usize) >= FRAMES_START && (o as usize) < frames_end && o % 8 == 0);
-    if !increasing || !in_bounds {
+    let offsets = Offsets::from_index_block(block);
+    let mut prev = None;
+    let ordered = offsets.iter().all(|o| {
+        let ok = prev.is_none_or(|p| p < o)
+            && (o as usize) >= FRAMES_START
+            && (o as usize) < frames_end
+            && o % 8 == 0;
+        prev = Some(o);
+        ok
+    });
+    if !ordered {
         return None;
     }
     // The last frame must be the last entry; a cheap guard against a seal that
     // validates but belongs to other bytes.
-    if let Some(&last) = offsets.last() {
+    if let Some(last) = prev {
         match frame::parse(&bytes[..frames_end], last as usize, seed) {
             Parsed::Valid(h) if h.index == header.first_index + count as u64 - 1 => {}
             _ => return None,
@@ -245,8 +260,8 @@ fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Vec<u
 
 /// Whether the bytes at `end` are exactly the index block of `offsets`: the
 /// first half of a seal, written by the writer at rotation.
-fn seal_in_flight(bytes: &[u8], offsets: &[u32], end: usize) -> bool {
-    let block = trailer::encode_index(offsets.iter().copied(), offsets.len());
+fn seal_in_flight(bytes: &[u8], offsets: &Offsets, end: usize) -> bool {
+    let block = trailer::encode_index(offsets.iter(), offsets.len());
     !offsets.is_empty() && bytes.get(end..end + block.len()) == Some(&block[..])
 }
 
@@ -255,11 +270,16 @@ fn verify_sealed(
     bytes: &[u8],
     header: &SegmentHeader,
     seed: u32,
-    offsets: &[u32],
+    offsets: &Offsets,
     frames_end: usize,
 ) -> Option<(usize, u64, &'static str)> {
-    let w = walk(&bytes[..frames_end], header, seed);
-    if w.invalid.is_some() || w.end != frames_end || w.offsets != offsets {
+    let w = walk(
+        &bytes[..frames_end],
+        header,
+        seed,
+        segment::max_entries(bytes.len()),
+    );
+    if w.invalid.is_some() || w.end != frames_end || !w.offsets.iter().eq(offsets.iter()) {
         // The damaged record is the first one the walk could not take.
         let index = header.first_index + w.offsets.len() as u64;
         return Some((
@@ -315,7 +335,7 @@ fn attested_in(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)]) -> Opti
                 best = best.max(Some(t.first_index + t.count - 1));
             }
         }
-        let w = walk(bytes, &hr.header, seed);
+        let w = walk(bytes, &hr.header, seed, segment::max_entries(bytes.len()));
         best = best.max(w.max_attest);
         let rest = beyond(bytes, w.end, bytes.len(), Some(seed), hr.header.first_index);
         best = best.max(rest.max_attest);
@@ -416,7 +436,7 @@ pub(crate) fn recover(
             continue;
         }
         scanned += 1;
-        let w = walk(bytes, &header, seed);
+        let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
         let next_after = header.first_index + w.offsets.len() as u64;
         expected = Some(next_after);
         loaded.push(Loaded {
@@ -601,7 +621,7 @@ pub(crate) fn recover(
                 l.name,
                 l.file,
                 l.header,
-                &l.offsets,
+                l.offsets,
                 l.write_off,
                 sealed,
             ))

@@ -114,18 +114,11 @@ impl Segment {
         name: String,
         file: Arc<dyn MappedFile>,
         header: SegmentHeader,
-        offsets: &[u32],
+        offsets: Offsets,
         write_off: usize,
         sealed: bool,
     ) -> Segment {
-        // Full capacity even when sealed: truncation can make any segment the
-        // active one again. Untouched capacity costs no memory.
-        let table = Offsets::with_capacity(max_entries(file.region().len()));
-        for (i, &o) in offsets.iter().enumerate() {
-            table.stage(i, o);
-        }
-        table.publish(offsets.len());
-        let seg = Segment::assemble(name, file, header, table, write_off);
+        let seg = Segment::assemble(name, file, header, offsets, write_off);
         seg.synced_off.store(write_off, Ordering::Relaxed);
         seg.sealed.store(sealed, Ordering::Relaxed);
         seg
@@ -311,7 +304,7 @@ impl Segment {
     /// returns the trailer that [`Segment::seal`] will make durable.
     pub fn prepare_seal(&self, sealed_ms: u64) -> Trailer {
         let frames_end = self.write_off();
-        let block = trailer::encode_index(self.offsets.to_vec().into_iter(), self.offsets.len());
+        let block = trailer::encode_index(self.offsets.iter(), self.offsets.len());
         self.region.write(frames_end, &block);
         Trailer {
             salt: self.header.salt,

@@ -19,6 +19,19 @@ impl Offsets {
         }
     }
 
+    /// The full table of a sealed segment, decoded from its index block
+    /// (little-endian `u32`s) straight into place. It has no room to append:
+    /// a sealed segment never takes entries again (truncation writes a new
+    /// file).
+    pub fn from_index_block(block: &[u8]) -> Offsets {
+        let slots: Box<[AtomicU32]> = block
+            .chunks_exact(4)
+            .map(|c| AtomicU32::new(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect();
+        let len = AtomicUsize::new(slots.len());
+        Offsets { slots, len }
+    }
+
     /// Published number of entries.
     pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire)
@@ -51,11 +64,16 @@ impl Offsets {
         self.len.store(len, Ordering::Release);
     }
 
+    /// The published offsets, in order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots[..self.len()]
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+    }
+
     /// The published offsets, copied.
     pub fn to_vec(&self) -> Vec<u32> {
-        (0..self.len())
-            .map(|i| self.slots[i].load(Ordering::Relaxed))
-            .collect()
+        self.iter().collect()
     }
 
     /// Bytes of heap this table occupies when full.

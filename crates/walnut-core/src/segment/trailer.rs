@@ -94,13 +94,6 @@ pub fn encode_index(offsets: impl Iterator<Item = u32>, count: usize) -> Vec<u8>
     out
 }
 
-/// Decodes an index block.
-pub fn decode_index(b: &[u8]) -> Vec<u32> {
-    b.chunks_exact(4)
-        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use walnut_core::fs::{FileSystem, MemoryFs};
 use walnut_core::meta::{LogMeta, MetaStore};
 use walnut_core::segment::header::SegmentHeader;
 use walnut_core::segment::trailer::{self, Trailer, TRAILER_LEN};
+use walnut_core::segment::Offsets;
 use walnut_core::{Error, Options, RecoveryMode, Wal};
 
 /// A fuzz target: arbitrary bytes in, a panic if anything is wrong.
@@ -71,8 +72,14 @@ pub fn trailer(data: &[u8]) {
             assert_eq!(Trailer::decode(&t.encode()), Some(t), "round trip");
         }
     }
-    let offsets = trailer::decode_index(data);
+    let offsets = Offsets::from_index_block(data);
+    let whole = data.len() / 4 * 4;
     assert_eq!(offsets.len(), data.len() / 4);
+    assert_eq!(
+        trailer::encode_index(offsets.iter(), offsets.len()),
+        &data[..whole],
+        "round trip"
+    );
 }
 
 /// The metadata file: the input is its content, padded or cut to 8 KiB.
