@@ -343,6 +343,44 @@ fn attested_in(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)]) -> Opti
     best
 }
 
+/// What recovery reads from the last segment file before it decides
+/// anything about it.
+struct TailScan {
+    file: Arc<dyn MappedFile>,
+    /// The walk of its frames and what lies after them (when recovery will
+    /// look: the log did not end with a close marker, the walk stopped at
+    /// damage, or every byte must be accounted for); `None` when the file is
+    /// too short, has no readable header, or carries a valid seal.
+    walk: Option<(Walk, Option<Beyond>)>,
+}
+
+fn scan_tail(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    name: &str,
+    writable: bool,
+    mode: RecoveryMode,
+) -> Result<TailScan> {
+    let file = Segment::map(fs, dir, name, writable)?;
+    let bytes = file.region().bytes(0, file.region().len());
+    let walk = (|| {
+        if bytes.len() < FRAMES_START + TRAILER_LEN + frame::HEADER_LEN {
+            return None;
+        }
+        let header = SegmentHeader::read_from(bytes).ok()?.header;
+        let seed = frame::seed(header.salt);
+        if load_sealed(bytes, &header, seed).is_some() {
+            return None;
+        }
+        let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
+        let look = w.invalid.is_some() || !w.closed || mode == RecoveryMode::Absolute;
+        let next = header.first_index + w.offsets.len() as u64;
+        let rest = look.then(|| beyond(bytes, w.end, bytes.len(), Some(seed), next));
+        Some((w, rest))
+    })();
+    Ok(TailScan { file, walk })
+}
+
 pub(crate) fn recover(
     fs: &dyn FileSystem,
     dir: &Path,
@@ -367,120 +405,150 @@ pub(crate) fn recover(
     }
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut damage: Option<DamageAt> = None;
+    // What lies after the end of the log in a damaged segment, if the scan of
+    // the last segment already looked: (slot, offset, what is there).
+    let mut damaged_rest: Option<(usize, usize, Beyond)> = None;
     let mut scanned = 0;
     let mut clean = false;
     let mut expected: Option<u64> = None;
 
-    for (slot, (first, name)) in files.iter().enumerate() {
-        let file = Segment::map(fs, dir, name, !opts.read_only)?;
-        let region: &Region = file.region();
-        let bytes = region.bytes(0, region.len());
-        let at = |offset: usize, index: u64, reason: &str| DamageAt {
-            slot,
-            offset,
-            index,
-            reason: reason.to_string(),
-        };
-        let next = expected.unwrap_or(*first);
-        if bytes.len() < FRAMES_START + TRAILER_LEN + frame::HEADER_LEN {
-            damage = Some(at(0, next, "segment file is too short"));
-            break;
-        }
-        let hr = match SegmentHeader::read_from(bytes) {
-            Ok(hr) => hr,
-            Err(why) => {
-                damage = Some(at(0, next, why));
+    std::thread::scope(|scope| -> Result<()> {
+        // The last segment is read through on a second thread while the sealed
+        // ones before it load: both take milliseconds on a large log (a torn
+        // 1 GiB log of 1 KiB records: recovery 11-16 -> 9-13 ms).
+        let writable = !opts.read_only;
+        let mut tail = (files.len() > 1).then(|| {
+            let name = &files[files.len() - 1].1;
+            scope.spawn(move || scan_tail(fs, dir, name, writable, mode))
+        });
+        for (slot, (first, name)) in files.iter().enumerate() {
+            let is_last = slot + 1 == files.len();
+            let scanned_ahead = if is_last { tail.take() } else { None };
+            let (file, mut tail_walk) = match scanned_ahead {
+                Some(handle) => {
+                    let t = handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                    (t.file, t.walk)
+                }
+                None => (Segment::map(fs, dir, name, writable)?, None),
+            };
+            let region: &Region = file.region();
+            let bytes = region.bytes(0, region.len());
+            let at = |offset: usize, index: u64, reason: &str| DamageAt {
+                slot,
+                offset,
+                index,
+                reason: reason.to_string(),
+            };
+            let next = expected.unwrap_or(*first);
+            if bytes.len() < FRAMES_START + TRAILER_LEN + frame::HEADER_LEN {
+                damage = Some(at(0, next, "segment file is too short"));
                 break;
             }
-        };
-        let header = hr.header;
-        if !hr.intact && mode == RecoveryMode::Absolute {
-            damage = Some(at(0, next, "one copy of the segment header is damaged"));
-            break;
-        }
-        if header.first_index != *first {
-            damage = Some(at(0, next, "segment header does not match its file name"));
-            break;
-        }
-        if header.first_index != next {
-            damage = Some(at(0, next, "segment does not continue the previous one"));
-            break;
-        }
-        if opts.marker != 0 && header.marker != opts.marker {
-            return Err(Error::Foreign(format!(
-                "segment {name} carries application marker {}, expected {}",
-                header.marker, opts.marker
-            )));
-        }
-        let seed = frame::seed(header.salt);
-        let is_last = slot + 1 == files.len();
-        if let Some((offsets, frames_end)) = load_sealed(bytes, &header, seed) {
-            file.expect_reads();
-            if mode == RecoveryMode::Absolute {
-                if let Some((off, index, why)) =
-                    verify_sealed(bytes, &header, seed, &offsets, frames_end)
-                {
-                    damage = Some(at(off, index, why));
+            let hr = match SegmentHeader::read_from(bytes) {
+                Ok(hr) => hr,
+                Err(why) => {
+                    damage = Some(at(0, next, why));
                     break;
                 }
+            };
+            let header = hr.header;
+            if !hr.intact && mode == RecoveryMode::Absolute {
+                damage = Some(at(0, next, "one copy of the segment header is damaged"));
+                break;
             }
-            expected = Some(header.first_index + offsets.len() as u64);
+            if header.first_index != *first {
+                damage = Some(at(0, next, "segment header does not match its file name"));
+                break;
+            }
+            if header.first_index != next {
+                damage = Some(at(0, next, "segment does not continue the previous one"));
+                break;
+            }
+            if opts.marker != 0 && header.marker != opts.marker {
+                return Err(Error::Foreign(format!(
+                    "segment {name} carries application marker {}, expected {}",
+                    header.marker, opts.marker
+                )));
+            }
+            let seed = frame::seed(header.salt);
+            if let Some((offsets, frames_end)) = load_sealed(bytes, &header, seed) {
+                file.expect_reads();
+                if mode == RecoveryMode::Absolute {
+                    if let Some((off, index, why)) =
+                        verify_sealed(bytes, &header, seed, &offsets, frames_end)
+                    {
+                        damage = Some(at(off, index, why));
+                        break;
+                    }
+                }
+                expected = Some(header.first_index + offsets.len() as u64);
+                loaded.push(Loaded {
+                    name: name.clone(),
+                    file: file.clone(),
+                    header,
+                    offsets,
+                    write_off: frames_end,
+                    sealed: true,
+                });
+                continue;
+            }
+            scanned += 1;
+            let (w, mut rest_after) = tail_walk.take().unwrap_or_else(|| {
+                let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
+                (w, None)
+            });
+            let next_after = header.first_index + w.offsets.len() as u64;
+            expected = Some(next_after);
             loaded.push(Loaded {
                 name: name.clone(),
                 file: file.clone(),
                 header,
-                offsets,
-                write_off: frames_end,
-                sealed: true,
+                offsets: w.offsets,
+                write_off: w.end,
+                sealed: false,
             });
-            continue;
-        }
-        scanned += 1;
-        let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
-        let next_after = header.first_index + w.offsets.len() as u64;
-        expected = Some(next_after);
-        loaded.push(Loaded {
-            name: name.clone(),
-            file: file.clone(),
-            header,
-            offsets: w.offsets,
-            write_off: w.end,
-            sealed: false,
-        });
-        if let Some(why) = w.invalid {
-            if mode != RecoveryMode::Absolute
-                && !is_last
-                && files[slot + 1].0 == next_after
-                && seal_in_flight(bytes, &loaded[loaded.len() - 1].offsets, w.end)
-            {
-                // The writer rotated and wrote this segment's index block, and
-                // the process died before the syncer made the seal durable (or
-                // the trailer was damaged): every frame is here and the next
-                // segment continues it. Keep it; a writable open rewrites the
-                // seal. Absolute mode accepts only what is exactly as written.
-                continue;
+            if let Some(why) = w.invalid {
+                if mode != RecoveryMode::Absolute
+                    && !is_last
+                    && files[slot + 1].0 == next_after
+                    && seal_in_flight(bytes, &loaded[loaded.len() - 1].offsets, w.end)
+                {
+                    // The writer rotated and wrote this segment's index block, and
+                    // the process died before the syncer made the seal durable (or
+                    // the trailer was damaged): every frame is here and the next
+                    // segment continues it. Keep it; a writable open rewrites the
+                    // seal. Absolute mode accepts only what is exactly as written.
+                    continue;
+                }
+                damage = Some(at(w.end, next_after, why));
+                damaged_rest = rest_after.map(|r| (slot, w.end, r));
+                break;
             }
-            damage = Some(at(w.end, next_after, why));
-            break;
-        }
-        if !is_last {
-            damage = Some(at(
-                w.end,
-                next_after,
-                "unsealed segment is followed by others",
-            ));
-            break;
-        }
-        clean = w.closed;
-        // After a clean close nothing was written past the end; otherwise (or
-        // when every byte must be accounted for) look at what is there.
-        if !w.closed || mode == RecoveryMode::Absolute {
-            let rest = beyond(bytes, w.end, bytes.len(), Some(seed), next_after);
-            if rest.dirty_end > 0 {
-                damage = Some(at(w.end, next_after, "bytes after the end of the log"));
+            if !is_last {
+                damage = Some(at(
+                    w.end,
+                    next_after,
+                    "unsealed segment is followed by others",
+                ));
+                break;
+            }
+            clean = w.closed;
+            // After a clean close nothing was written past the end; otherwise (or
+            // when every byte must be accounted for) look at what is there.
+            if !w.closed || mode == RecoveryMode::Absolute {
+                let rest = rest_after
+                    .take()
+                    .unwrap_or_else(|| beyond(bytes, w.end, bytes.len(), Some(seed), next_after));
+                if rest.dirty_end > 0 {
+                    damage = Some(at(w.end, next_after, "bytes after the end of the log"));
+                    damaged_rest = Some((slot, w.end, rest));
+                }
             }
         }
-    }
+        Ok(())
+    })?;
 
     let mut report = RecoveryReport {
         mode,
@@ -504,15 +572,18 @@ pub(crate) fn recover(
         };
         // Attestations from the damaged segment itself (past the damage) and
         // every later one.
-        let own = loaded.get(d.slot).map(|l| {
-            let bytes = l.file.region().bytes(0, l.file.region().len());
-            beyond(
-                bytes,
-                d.offset,
-                bytes.len(),
-                Some(frame::seed(l.header.salt)),
-                d.index,
-            )
+        let own = loaded.get(d.slot).map(|l| match damaged_rest.take() {
+            Some((slot, offset, rest)) if slot == d.slot && offset == d.offset => rest,
+            _ => {
+                let bytes = l.file.region().bytes(0, l.file.region().len());
+                beyond(
+                    bytes,
+                    d.offset,
+                    bytes.len(),
+                    Some(frame::seed(l.header.salt)),
+                    d.index,
+                )
+            }
         });
         // A clean close recorded in the metadata proves everything up to
         // it durable, even if the damage also wiped the close marker.

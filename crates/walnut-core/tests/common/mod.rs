@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod recording;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use walnut_core::fs::{FileSystem, MemoryFs, OsFs};
