@@ -66,8 +66,8 @@ pub trait MappedFile: Send + Sync {
     /// leaves them faulted in. ext4 converts unwritten (fallocated) extents in
     /// the sync that first covers a block, and writes the inode to disk in the
     /// same sync; allocated ahead, a sync writes data only. Best effort: it
-    /// writes only what the page cache holds, never changes a byte, and an I/O
-    /// error it meets is reported by the next sync.
+    /// writes only what the page cache holds and never changes a byte; after
+    /// an I/O error in it, every later [`MappedFile::sync`] fails.
     fn allocate_ahead(&self, _off: usize, _len: usize) {}
     /// Whether the mapping no longer shows the file: another process shrank
     /// the file and the SIGBUS guard replaced the vanished pages with zeros.

@@ -19,6 +19,7 @@ use memmap2::MmapRaw;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[cfg(unix)]
@@ -71,6 +72,11 @@ impl Drop for AfterUnmap {
 struct OsMapped {
     map: Arc<GuardedMap>,
     region: Region,
+    /// A background write-back (`allocate_ahead`) failed. The kernel reports a
+    /// write error once per open file, and that call took it: the pages it
+    /// could not write may hold the writer's data by now, so every later sync
+    /// must fail instead of reporting them durable.
+    write_back_failed: AtomicBool,
 }
 
 fn shrunk() -> io::Error {
@@ -90,6 +96,11 @@ impl MappedFile for OsMapped {
         // "succeed" without writing them anywhere.
         if self.map.guard.failed() {
             return Err(shrunk());
+        }
+        if self.write_back_failed.load(Ordering::Acquire) {
+            return Err(io::Error::other(
+                "an earlier write-back of this file failed: written data may be lost",
+            ));
         }
         // Unix: msync(MS_SYNC). Windows: memmap2 (0.9) calls FlushViewOfFile,
         // which only starts writing the dirty pages, then FlushFileBuffers on
@@ -158,11 +169,8 @@ impl MappedFile for OsMapped {
         if off >= end || self.map.guard.failed() {
             return;
         }
-        if sys::write_back(&self.map.file, off as u64, (end - off) as u64).is_ok() {
-            // Written back, the pages are clean and write-protected: fault them
-            // in writable again, or the writer takes a fault per page.
-            self.prefault(off, end - off);
-        }
+        let written = sys::write_back(&self.map.file, off as u64, (end - off) as u64);
+        self.after_write_back(written, off, end - off);
     }
 
     fn expect_reads(&self) {
@@ -176,11 +184,22 @@ impl MappedFile for OsMapped {
     }
 }
 
+impl OsMapped {
+    fn after_write_back(&self, written: io::Result<()>, off: usize, len: usize) {
+        match written {
+            // Written back, the pages are clean and write-protected: fault them
+            // in writable again, or the writer takes a fault per page.
+            Ok(()) => self.prefault(off, len),
+            Err(_) => self.write_back_failed.store(true, Ordering::Release),
+        }
+    }
+}
+
 fn not_regular() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
 }
 
-fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
+fn map(file: File, writable: bool) -> io::Result<OsMapped> {
     let meta = file.metadata()?;
     if !sys::is_plain_file(&meta) {
         return Err(not_regular());
@@ -207,7 +226,11 @@ fn map(file: File, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
     // SAFETY: the mapping lives as long as `map`, which the region keeps alive;
     // a read-only mapping is never written because read-only logs never write.
     let region = unsafe { Region::new(map.map.as_mut_ptr(), map.map.len(), map.clone()) };
-    Ok(Arc::new(OsMapped { map, region }))
+    Ok(OsMapped {
+        map,
+        region,
+        write_back_failed: AtomicBool::new(false),
+    })
 }
 
 impl FileSystem for OsFs {
@@ -268,14 +291,14 @@ impl FileSystem for OsFs {
             let _ = fs::remove_file(path);
             return Err(e);
         }
-        map(file, true)
+        Ok(Arc::new(map(file, true)?))
     }
 
     fn open_mapped(&self, path: &Path, writable: bool) -> io::Result<Arc<dyn MappedFile>> {
         let mut opts = OpenOptions::new();
         opts.read(true).write(writable);
         sys::no_follow(&mut opts);
-        map(opts.open(path)?, writable)
+        Ok(Arc::new(map(opts.open(path)?, writable)?))
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
@@ -311,6 +334,25 @@ impl FileSystem for OsFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_write_back_fails_every_later_sync() {
+        // The kernel reports a write error to one call per open file; if the
+        // background write-back took it, the syncs must still fail.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        drop(OsFs.create_mapped(&path, 1 << 20).unwrap());
+        let file = OpenOptions::new().read(true).write(true).open(&path);
+        let mapped = map(file.unwrap(), true).unwrap();
+        mapped.sync(0, 4096).unwrap();
+        mapped.after_write_back(Err(io::Error::from_raw_os_error(5)), 0, 4096);
+        for _ in 0..2 {
+            assert!(
+                mapped.sync(0, 4096).is_err(),
+                "a sync after a failed write-back succeeded"
+            );
+        }
+    }
 
     #[test]
     fn allocating_ahead_changes_no_byte_and_leaves_the_pages_writable() {
