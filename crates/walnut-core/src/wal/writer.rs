@@ -50,6 +50,8 @@ pub(crate) struct Writer {
     scratch: Vec<u8>,
     /// End of the part of the active segment handed to the preparer to fault in.
     prefault_to: usize,
+    /// End of the part handed to the preparer to allocate (within the above).
+    allocate_to: usize,
     /// Bytes appended since open while nobody had asked for a sync.
     bulk_bytes: usize,
 }
@@ -219,6 +221,7 @@ impl Writer {
             unsynced_bytes: 0,
             scratch: Vec::new(),
             prefault_to: active.write_off(),
+            allocate_to: active.write_off(),
             bulk_bytes: 0,
             active,
         }
@@ -245,41 +248,26 @@ impl Writer {
     }
 }
 
-/// Readies a stretch of a segment for the writer: faulted in, and for a log
-/// whose syncs are small, with its blocks allocated too, so that those syncs
-/// write data only (see [`MappedFile::allocate_ahead`]). Allocating writes
-/// the stretch's zeros once, and every sync's cache flush then waits for them
-/// as well: that paid for syncs of 4 KiB (85-101 -> 55-65 us) and cost at 64
-/// KiB per sync (64 writes of 1 KiB in flight: 177-190k -> 147-161k
-/// records/s). A log that writes in bulk syncs rarely and in large ranges.
-/// It allocates a MiB at a time, looking at the syncs again before each (the
-/// first stretch of a new log is readied before its first sync), and gives
-/// up when the log closes.
-fn prepare_stretch(
-    shared: &Shared,
-    file: &dyn MappedFile,
-    off: usize,
-    len: usize,
-    stopping: &dyn Fn() -> bool,
-) {
-    file.prefault(off, len);
-    let end = off + len;
-    let mut at = off;
-    while at < end
-        && !stopping()
-        && shared.small_syncs.load(Ordering::Acquire)
+/// Whether the blocks ahead of the writer are allocated before its syncs
+/// reach them (see [`MappedFile::allocate_ahead`]): for a log whose syncs are
+/// small. Allocating writes the zeros once, and every sync's cache flush then
+/// waits for them as well: that paid for syncs of 4 KiB (85-101 -> 55-65 us)
+/// and cost at 64 KiB per sync (64 writes of 1 KiB in flight: 177-190k ->
+/// 147-161k records/s). A log that writes in bulk syncs rarely and in large
+/// ranges.
+fn allocation_pays(shared: &Shared) -> bool {
+    shared.small_syncs.load(Ordering::Relaxed)
         && shared.sync_bytes.load(Ordering::Relaxed) < ALLOCATE_BELOW
-    {
-        let step = ALLOCATE_STEP.min(end - at);
-        file.allocate_ahead(at, step);
-        at += step;
-    }
 }
 
 /// Syncs of fewer bytes than this on average have their blocks allocated
-/// ahead (see [`prepare_stretch`]).
+/// ahead.
 const ALLOCATE_BELOW: u64 = 32 << 10;
-/// Blocks allocated ahead between two looks at the syncs.
+/// How far ahead of the writer blocks are allocated, and how many at a time.
+/// Only a short way: the zeros are written while syncs run, and with a whole
+/// faulted-in stretch (12 MiB) allocated at once, the first thousand writes
+/// of a new log, one in flight at a time, ran 29% slower.
+const ALLOCATE_AHEAD: usize = 2 << 20;
 const ALLOCATE_STEP: usize = 1 << 20;
 
 /// Allocates the next segment file in the background, so that rotation costs
@@ -290,14 +278,19 @@ pub(crate) struct Preparer {
     handle: JoinHandle<()>,
 }
 
-/// A range of a file to fault in.
-type Populate = (Arc<dyn MappedFile>, usize, usize);
+/// Work on a range of the active segment, in the order it was asked for.
+enum Job {
+    /// Fault the range in.
+    Prefault(Arc<dyn MappedFile>, usize, usize),
+    /// Allocate its blocks, once faulted in (see [`allocation_pays`]).
+    Allocate(Arc<dyn MappedFile>, usize, usize),
+}
 
 #[derive(Default)]
 struct PrepState {
     /// The prepared file, and how much of it is (being) faulted in.
     ready: Option<(Arc<dyn MappedFile>, usize)>,
-    populate: Vec<Populate>,
+    jobs: Vec<Job>,
     wanted: bool,
     stop: bool,
 }
@@ -309,9 +302,9 @@ impl Preparer {
         let handle = std::thread::Builder::new()
             .name("walnut-prepare".into())
             .spawn(move || loop {
-                let (populate, prepare) = {
+                let (jobs, prepare) = {
                     let mut s = st.0.lock();
-                    while !(s.stop || !s.populate.is_empty() || s.wanted && s.ready.is_none()) {
+                    while !(s.stop || !s.jobs.is_empty() || s.wanted && s.ready.is_none()) {
                         st.1.wait(&mut s);
                     }
                     if s.stop {
@@ -321,12 +314,19 @@ impl Preparer {
                     if prepare {
                         s.wanted = false;
                     }
-                    (std::mem::take(&mut s.populate), prepare)
+                    (std::mem::take(&mut s.jobs), prepare)
                 };
                 // The active segment first: the writer is in it now.
-                let stopping = || st.0.lock().stop;
-                for (file, off, len) in populate {
-                    prepare_stretch(&shared, file.as_ref(), off, len, &stopping);
+                for job in jobs {
+                    match job {
+                        Job::Prefault(file, off, len) => file.prefault(off, len),
+                        // Skipped once the log closes or its syncs grew.
+                        Job::Allocate(file, off, len) => {
+                            if !st.0.lock().stop && allocation_pays(&shared) {
+                                file.allocate_ahead(off, len);
+                            }
+                        }
+                    }
                 }
                 if !prepare {
                     continue;
@@ -350,7 +350,7 @@ impl Preparer {
                 // records of 1 KiB). Faulting in never changes the bytes, so
                 // it may run under the writer.
                 st.0.lock().ready = Some((file.clone(), first));
-                prepare_stretch(&shared, file.as_ref(), 0, first, &stopping);
+                file.prefault(0, first);
             })
             .map_err(|e| Error::io("starting the preparer thread", e))?;
         Ok(Preparer { state, handle })
@@ -361,9 +361,9 @@ impl Preparer {
         self.state.1.notify_one();
     }
 
-    /// Faults in `len` bytes of `file` at `off` in the background.
-    fn populate(&self, file: Arc<dyn MappedFile>, off: usize, len: usize) {
-        self.state.0.lock().populate.push((file, off, len));
+    /// Queues work on the active segment.
+    fn queue(&self, job: Job) {
+        self.state.0.lock().jobs.push(job);
         self.state.1.notify_one();
     }
 
@@ -523,9 +523,10 @@ impl Wal {
         Ok(first)
     }
 
-    /// Hands the next stretch of the active segment to the preparer once the
-    /// writer comes within [`PREFAULT_AHEAD`] (more for a bulk writer) of
-    /// what it was given before.
+    /// Hands the next stretch of the active segment to the preparer to fault
+    /// in once the writer comes within [`PREFAULT_AHEAD`] (more for a bulk
+    /// writer) of what it was given before, and the next MiB to allocate once
+    /// it comes within [`ALLOCATE_AHEAD`].
     pub(crate) fn prefault_ahead(&self, w: &mut Writer) {
         let sh = &self.shared;
         if w.bulk_bytes >= BULK_AFTER
@@ -539,16 +540,29 @@ impl Wal {
         } else {
             w.bulk_bytes.clamp(PREFAULT_AHEAD, PREFAULT_MAX_AHEAD)
         };
-        let want = w.active.write_off() + ahead;
+        let at = w.active.write_off();
+        let want = at + ahead;
         let len = w.active.file_len();
-        if want <= w.prefault_to || w.prefault_to >= len || !self.shared.opts.prefault {
-            return;
+        if want > w.prefault_to && w.prefault_to < len && self.shared.opts.prefault {
+            let to = (want + PREFAULT_STEP).min(len);
+            let job = Job::Prefault(w.active.file().clone(), w.prefault_to, to - w.prefault_to);
+            self.queue(job);
+            w.prefault_to = to;
         }
-        let to = (want + PREFAULT_STEP).min(len);
+        if at + ALLOCATE_AHEAD > w.allocate_to && w.allocate_to < w.prefault_to {
+            let from = w.allocate_to.max(at);
+            let to = (from + ALLOCATE_STEP).min(w.prefault_to);
+            if allocation_pays(sh) {
+                self.queue(Job::Allocate(w.active.file().clone(), from, to - from));
+            }
+            w.allocate_to = to;
+        }
+    }
+
+    fn queue(&self, job: Job) {
         if let Some(p) = self.preparer.lock().as_ref() {
-            p.populate(w.active.file().clone(), w.prefault_to, to - w.prefault_to);
+            p.queue(job);
         }
-        w.prefault_to = to;
     }
 
     /// Makes sure `frames` bytes of `n` entries fit the active segment,
@@ -595,6 +609,7 @@ impl Wal {
         let next = create_segment(&self.shared, w.next_index, prepared)?;
         let old = std::mem::replace(&mut w.active, next.clone());
         w.prefault_to = prefaulted.max(w.active.write_off());
+        w.allocate_to = w.active.write_off();
         {
             // The syncer reads the seal list and the active segment under this
             // same lock, so it never syncs the new segment without the old seal.
