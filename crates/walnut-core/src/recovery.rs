@@ -381,35 +381,38 @@ fn scan_tail(
     Ok(TailScan { file, walk })
 }
 
-pub(crate) fn recover(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    opts: &Options,
-    meta_first: u64,
-    closed_at: u64,
-) -> Result<Recovered> {
-    let started = Instant::now();
+/// What the pass over the segment files found, before anything is changed.
+struct Scan {
+    loaded: Vec<Loaded>,
+    /// The first damage, where the pass stopped.
+    damage: Option<DamageAt>,
+    /// What lies after the end of the log in the damaged segment, if the scan
+    /// of the last segment already looked: (slot, offset, what is there).
+    damaged_rest: Option<(usize, usize, Beyond)>,
+    /// Segments whose frames were walked (the others carried a valid seal).
+    scanned: usize,
+    /// The log ended with a close marker.
+    clean: bool,
+}
+
+/// Maps and checks each segment file in order, loading seals and walking the
+/// frames of unsealed segments, up to the first damage.
+fn scan(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)], opts: &Options) -> Result<Scan> {
     let mode = opts.recovery;
-    let mut files = list_segments(fs, dir)?;
-    // Files wholly below the first index are left over from a compaction that
-    // a crash interrupted (they may be gone in any order): never part of the log.
-    let below = files
-        .windows(2)
-        .take_while(|w| w[1].0 <= meta_first)
-        .count();
-    for (_, name) in files.drain(..below) {
-        if !opts.read_only {
-            fs.remove(&dir.join(&name))
-                .ctx(|| format!("removing compacted segment {name}"))?;
-        }
-    }
-    let mut loaded: Vec<Loaded> = Vec::new();
-    let mut damage: Option<DamageAt> = None;
-    // What lies after the end of the log in a damaged segment, if the scan of
-    // the last segment already looked: (slot, offset, what is there).
-    let mut damaged_rest: Option<(usize, usize, Beyond)> = None;
-    let mut scanned = 0;
-    let mut clean = false;
+    let mut found = Scan {
+        loaded: Vec::new(),
+        damage: None,
+        damaged_rest: None,
+        scanned: 0,
+        clean: false,
+    };
+    let Scan {
+        loaded,
+        damage,
+        damaged_rest,
+        scanned,
+        clean,
+    } = &mut found;
     let mut expected: Option<u64> = None;
 
     std::thread::scope(|scope| -> Result<()> {
@@ -443,27 +446,27 @@ pub(crate) fn recover(
             };
             let next = expected.unwrap_or(*first);
             if bytes.len() < FRAMES_START + TRAILER_LEN + frame::HEADER_LEN {
-                damage = Some(at(0, next, "segment file is too short"));
+                *damage = Some(at(0, next, "segment file is too short"));
                 break;
             }
             let hr = match SegmentHeader::read_from(bytes) {
                 Ok(hr) => hr,
                 Err(why) => {
-                    damage = Some(at(0, next, why));
+                    *damage = Some(at(0, next, why));
                     break;
                 }
             };
             let header = hr.header;
             if !hr.intact && mode == RecoveryMode::Absolute {
-                damage = Some(at(0, next, "one copy of the segment header is damaged"));
+                *damage = Some(at(0, next, "one copy of the segment header is damaged"));
                 break;
             }
             if header.first_index != *first {
-                damage = Some(at(0, next, "segment header does not match its file name"));
+                *damage = Some(at(0, next, "segment header does not match its file name"));
                 break;
             }
             if header.first_index != next {
-                damage = Some(at(0, next, "segment does not continue the previous one"));
+                *damage = Some(at(0, next, "segment does not continue the previous one"));
                 break;
             }
             if opts.marker != 0 && header.marker != opts.marker {
@@ -479,7 +482,7 @@ pub(crate) fn recover(
                     if let Some((off, index, why)) =
                         verify_sealed(bytes, &header, seed, &offsets, frames_end)
                     {
-                        damage = Some(at(off, index, why));
+                        *damage = Some(at(off, index, why));
                         break;
                     }
                 }
@@ -494,7 +497,7 @@ pub(crate) fn recover(
                 });
                 continue;
             }
-            scanned += 1;
+            *scanned += 1;
             let (w, mut rest_after) = tail_walk.take().unwrap_or_else(|| {
                 let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
                 (w, None)
@@ -522,19 +525,19 @@ pub(crate) fn recover(
                     // seal. Absolute mode accepts only what is exactly as written.
                     continue;
                 }
-                damage = Some(at(w.end, next_after, why));
-                damaged_rest = rest_after.map(|r| (slot, w.end, r));
+                *damage = Some(at(w.end, next_after, why));
+                *damaged_rest = rest_after.map(|r| (slot, w.end, r));
                 break;
             }
             if !is_last {
-                damage = Some(at(
+                *damage = Some(at(
                     w.end,
                     next_after,
                     "unsealed segment is followed by others",
                 ));
                 break;
             }
-            clean = w.closed;
+            *clean = w.closed;
             // After a clean close nothing was written past the end; otherwise (or
             // when every byte must be accounted for) look at what is there.
             if !w.closed || mode == RecoveryMode::Absolute {
@@ -542,13 +545,45 @@ pub(crate) fn recover(
                     .take()
                     .unwrap_or_else(|| beyond(bytes, w.end, bytes.len(), Some(seed), next_after));
                 if rest.dirty_end > 0 {
-                    damage = Some(at(w.end, next_after, "bytes after the end of the log"));
-                    damaged_rest = Some((slot, w.end, rest));
+                    *damage = Some(at(w.end, next_after, "bytes after the end of the log"));
+                    *damaged_rest = Some((slot, w.end, rest));
                 }
             }
         }
         Ok(())
     })?;
+    Ok(found)
+}
+
+pub(crate) fn recover(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    opts: &Options,
+    meta_first: u64,
+    closed_at: u64,
+) -> Result<Recovered> {
+    let started = Instant::now();
+    let mode = opts.recovery;
+    let mut files = list_segments(fs, dir)?;
+    // Files wholly below the first index are left over from a compaction that
+    // a crash interrupted (they may be gone in any order): never part of the log.
+    let below = files
+        .windows(2)
+        .take_while(|w| w[1].0 <= meta_first)
+        .count();
+    for (_, name) in files.drain(..below) {
+        if !opts.read_only {
+            fs.remove(&dir.join(&name))
+                .ctx(|| format!("removing compacted segment {name}"))?;
+        }
+    }
+    let Scan {
+        mut loaded,
+        damage,
+        mut damaged_rest,
+        scanned,
+        clean,
+    } = scan(fs, dir, &files, opts)?;
 
     let mut report = RecoveryReport {
         mode,
