@@ -28,15 +28,19 @@ fn open_in(fs: &Arc<Recording>, policy: SyncPolicy, segment_size: usize) -> Wal 
     Wal::open_with(fs.clone(), "/log", opts).unwrap()
 }
 
-fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
+/// The end of the furthest range of `file` among those `range` picks.
+fn furthest_end(hints: &[Hint], file: &str, range: fn(&Hint) -> Option<(&str, usize)>) -> usize {
     hints
         .iter()
-        .filter_map(|h| match h {
-            Hint::Prefault { file: f, off, len } if f == file => Some(off + len),
-            _ => None,
-        })
+        .filter_map(range)
+        .filter(|&(f, _)| f == file)
+        .map(|(_, end)| end)
         .max()
         .unwrap_or(0)
+}
+
+fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
+    furthest_end(hints, file, Hint::prefaulted)
 }
 
 /// Appends `mib` MiB of 1 KiB records and returns how far beyond the end of
@@ -221,14 +225,7 @@ fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
 
 /// The end of the furthest range of `file` allocated ahead.
 fn allocated_end(fs: &Recording, file: &str) -> usize {
-    fs.hints()
-        .iter()
-        .filter_map(|h| match h {
-            Hint::AllocateAhead { file: f, off, len } if f == file => Some(off + len),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0)
+    furthest_end(&fs.hints(), file, Hint::allocated)
 }
 
 fn append_mib(wal: &Wal, mib: usize) {

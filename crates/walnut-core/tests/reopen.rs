@@ -22,6 +22,18 @@ fn record(i: u64) -> Vec<u8> {
     r
 }
 
+/// A new log on a memory file system whose later state a test can copy.
+fn open_fresh() -> (Recording, Wal) {
+    let fs = Recording::over(Default::default());
+    let wal = Wal::open_with(
+        Arc::new(Recording::over(fs.inner.clone())),
+        "/log",
+        options(),
+    )
+    .unwrap();
+    (fs, wal)
+}
+
 /// Appends records until the log has `segments` segment files.
 fn fill_to(wal: &Wal, segments: usize) {
     while wal.segments().len() < segments {
@@ -75,13 +87,7 @@ fn reopen_syncs_every_segment(fs: &Recording, wal: Wal, last: u64) {
 
 #[test]
 fn a_reopen_syncs_every_segment_when_nothing_proves_it_durable() {
-    let fs = Recording::over(Default::default());
-    let wal = Wal::open_with(
-        Arc::new(Recording::over(fs.inner.clone())),
-        "/log",
-        options(),
-    )
-    .unwrap();
+    let (fs, wal) = open_fresh();
     // The append that rotates into the second segment is the last: no frame
     // written after the first segment's seal attests to it.
     fill_to(&wal, 2);
@@ -98,13 +104,7 @@ fn a_reopen_syncs_sealed_segments_even_when_later_frames_attest_them() {
     // The frames prove the process that wrote them synced them, not that the
     // files now opened are those it synced: a directory copied without a
     // sync carries the same frames.
-    let fs = Recording::over(Default::default());
-    let wal = Wal::open_with(
-        Arc::new(Recording::over(fs.inner.clone())),
-        "/log",
-        options(),
-    )
-    .unwrap();
+    let (fs, wal) = open_fresh();
     fill_to(&wal, 3);
     wal.sync().unwrap();
     // Written after the sync: its frame attests everything before it.

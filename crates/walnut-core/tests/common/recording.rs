@@ -36,6 +36,24 @@ pub enum Hint {
     },
 }
 
+impl Hint {
+    /// The file and end of a range faulted in.
+    pub fn prefaulted(&self) -> Option<(&str, usize)> {
+        match self {
+            Hint::Prefault { file, off, len } => Some((file, off + len)),
+            _ => None,
+        }
+    }
+
+    /// The file and end of a range allocated ahead.
+    pub fn allocated(&self) -> Option<(&str, usize)> {
+        match self {
+            Hint::AllocateAhead { file, off, len } => Some((file, off + len)),
+            _ => None,
+        }
+    }
+}
+
 /// A [`MemoryFs`] that records the page-cache hints given to its files and
 /// the syncs asked of them.
 #[derive(Debug, Default)]
