@@ -14,15 +14,18 @@
 //! damage is a torn tail, the normal result of a crash, and
 //! [`RecoveryMode::TolerateTail`] zeroes it (durably) before any new append.
 
+mod leftovers;
+
 use crate::crc::crc32c;
 use crate::error::{Damage, Error, IoContext, Result};
-use crate::frame::{self, FrameHeader, Parsed};
+use crate::frame::{self, Parsed};
 use crate::fs::{EntryKind, FileSystem, MappedFile};
 use crate::options::{Options, RecoveryMode};
 use crate::region::Region;
 use crate::segment::header::{SegmentHeader, FRAMES_START};
 use crate::segment::trailer::{self, Trailer, TRAILER_LEN};
 use crate::segment::{self, Offsets, Segment};
+use leftovers::{beyond, Beyond};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -161,60 +164,6 @@ fn walk(bytes: &[u8], header: &SegmentHeader, seed: u32, capacity: usize) -> Wal
     w
 }
 
-/// What lies in `[from, to)`, the space after the end of a log.
-#[derive(Default)]
-struct Beyond {
-    /// End of the last nonzero 8-byte word (0: all zero).
-    dirty_end: usize,
-    max_attest: Option<u64>,
-}
-
-/// Looks for leftovers after the end of the log: nonzero bytes, and valid
-/// frames (with indexes from `next` on) that attest to durability. The cheap
-/// filters keep garbage from triggering checksums over huge lengths.
-/// What zero space is compared against: a slice comparison is a vectorised
-/// `memcmp`, several times faster than testing byte by byte (recovery of a
-/// torn 64 MiB segment spent most of its time here).
-static ZERO_PAGE: [u8; 4096] = [0; 4096];
-
-fn beyond(bytes: &[u8], from: usize, to: usize, seed: Option<u32>, next: u64) -> Beyond {
-    let mut b = Beyond::default();
-    let mut off = frame::align(from);
-    while off + 8 <= to {
-        // Skip zero space a page at a time.
-        let chunk_end = ((off / 4096) + 1) * 4096;
-        let chunk_end = chunk_end.min(to);
-        if bytes[off..chunk_end] == ZERO_PAGE[..chunk_end - off] {
-            off = frame::align(chunk_end);
-            continue;
-        }
-        if bytes[off..off + 8].iter().all(|&x| x == 0) {
-            off += 8;
-            continue;
-        }
-        b.dirty_end = off + 8;
-        if let Some(seed) = seed {
-            if off + frame::HEADER_LEN <= to {
-                let h = FrameHeader::decode(&bytes[off..off + frame::HEADER_LEN]);
-                let plausible = FrameHeader::plausible(&bytes[off..off + frame::HEADER_LEN])
-                    && h.index >= next.saturating_sub(1)
-                    && h.index - next.saturating_sub(1) < 1 << 32;
-                if plausible {
-                    if let Parsed::Valid(h) = frame::parse(&bytes[..to], off, seed) {
-                        b.max_attest = b.max_attest.max(h.attests());
-                        let end = off + frame::frame_len(h.len as usize);
-                        b.dirty_end = end;
-                        off = end;
-                        continue;
-                    }
-                }
-            }
-        }
-        off += 8;
-    }
-    b
-}
-
 /// Loads a sealed segment from its index block, if its seal validates.
 fn load_sealed(bytes: &[u8], header: &SegmentHeader, seed: u32) -> Option<(Offsets, usize)> {
     let len = bytes.len();
@@ -337,7 +286,7 @@ fn attested_in(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)]) -> Opti
         }
         let w = walk(bytes, &hr.header, seed, segment::max_entries(bytes.len()));
         best = best.max(w.max_attest);
-        let rest = beyond(bytes, w.end, bytes.len(), Some(seed), hr.header.first_index);
+        let rest = beyond(bytes, w.end, Some(seed), hr.header.first_index);
         best = best.max(rest.max_attest);
     }
     best
@@ -375,7 +324,7 @@ fn scan_tail(
         let w = walk(bytes, &header, seed, segment::max_entries(bytes.len()));
         let look = w.invalid.is_some() || !w.closed || mode == RecoveryMode::Absolute;
         let next = header.first_index + w.offsets.len() as u64;
-        let rest = look.then(|| beyond(bytes, w.end, bytes.len(), Some(seed), next));
+        let rest = look.then(|| beyond(bytes, w.end, Some(seed), next));
         Some((w, rest))
     })();
     Ok(TailScan { file, walk })
@@ -543,7 +492,7 @@ fn scan(fs: &dyn FileSystem, dir: &Path, files: &[(u64, String)], opts: &Options
             if !w.closed || mode == RecoveryMode::Absolute {
                 let rest = rest_after
                     .take()
-                    .unwrap_or_else(|| beyond(bytes, w.end, bytes.len(), Some(seed), next_after));
+                    .unwrap_or_else(|| beyond(bytes, w.end, Some(seed), next_after));
                 if rest.dirty_end > 0 {
                     *damage = Some(at(w.end, next_after, "bytes after the end of the log"));
                     *damaged_rest = Some((slot, w.end, rest));
@@ -611,13 +560,7 @@ pub(crate) fn recover(
             Some((slot, offset, rest)) if slot == d.slot && offset == d.offset => rest,
             _ => {
                 let bytes = l.file.region().bytes(0, l.file.region().len());
-                beyond(
-                    bytes,
-                    d.offset,
-                    bytes.len(),
-                    Some(frame::seed(l.header.salt)),
-                    d.index,
-                )
+                beyond(bytes, d.offset, Some(frame::seed(l.header.salt)), d.index)
             }
         });
         // A clean close recorded in the metadata proves everything up to
