@@ -120,11 +120,55 @@ impl Region {
         unsafe { std::ptr::write_bytes(self.ptr.as_ptr().add(off), 0, len) }
     }
 
+    /// Asks the CPU to fetch the cache lines of up to `len` bytes at `off`
+    /// for writing, ahead of the stores that will fill them. Only a hint: it
+    /// never faults, and it does nothing where the CPU has no such
+    /// instruction or the range is outside the region.
+    pub fn prepare_write(&self, off: usize, len: usize) {
+        let len = len.min(self.len.saturating_sub(off));
+        #[cfg(target_arch = "x86_64")]
+        if len > 0 && *HAS_PREFETCHW {
+            // SAFETY: the CPU has the instruction (checked above), and
+            // `off..off + len` lies in the region.
+            unsafe { prefetch_for_write(self.ptr.as_ptr().add(off), len) }
+        }
+    }
+
     /// Borrows `len` bytes at `off`. The caller must only borrow published,
     /// stable bytes (see the module docs); the borrow must not outlive them.
     pub fn bytes(&self, off: usize, len: usize) -> &[u8] {
         self.check(off, len);
         // SAFETY: bounds checked above; published bytes are never written again.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) }
+    }
+}
+
+/// Whether the CPU has `PREFETCHW` (CPUID 8000_0001h, ECX bit 8), which
+/// `is_x86_feature_detected!` does not report on stable Rust.
+#[cfg(target_arch = "x86_64")]
+static HAS_PREFETCHW: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    use std::arch::x86_64::__cpuid;
+    // Leaf 8000_0001h exists when the highest extended leaf reaches it.
+    __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
+});
+
+/// `PREFETCHW` on every cache line of `len` bytes from `at`.
+///
+/// # Safety
+/// The CPU must have the instruction; the bytes must lie in one allocation
+/// (a prefetch reads nothing the program sees and cannot fault, but a
+/// pointer outside an allocation may not even be computed).
+#[cfg(target_arch = "x86_64")]
+unsafe fn prefetch_for_write(at: *const u8, len: usize) {
+    for line in (0..len).step_by(64) {
+        // SAFETY: `line < len`, inside the allocation (the caller's promise);
+        // the instruction only hints the cache and touches no register or flag.
+        unsafe {
+            std::arch::asm!(
+                "prefetchw [{0}]",
+                in(reg) at.add(line),
+                options(nostack, readonly, preserves_flags)
+            );
+        }
     }
 }
