@@ -121,15 +121,13 @@ impl Region {
     }
 
     /// Asks the CPU to fetch the cache lines of up to `len` bytes at `off`
-    /// for writing, ahead of the stores that will fill them. Only a hint: it
-    /// never faults, and it does nothing where the CPU has no such
-    /// instruction or the range is outside the region.
+    /// (at most 4 KiB) for writing, ahead of the stores that will
+    /// fill them. Only a hint: it never faults, and it does nothing where the
+    /// CPU has no such instruction or the range is outside the region.
     pub fn prepare_write(&self, off: usize, len: usize) {
-        let len = len.min(self.len.saturating_sub(off));
-        #[cfg(target_arch = "x86_64")]
-        if len > 0 && *HAS_PREFETCHW {
-            // SAFETY: the CPU has the instruction (checked above), and
-            // `off..off + len` lies in the region.
+        let len = len.min(PREPARE_MAX).min(self.len.saturating_sub(off));
+        if len > 0 {
+            // SAFETY: `off..off + len` lies in the region.
             unsafe { prefetch_for_write(self.ptr.as_ptr().add(off), len) }
         }
     }
@@ -152,23 +150,39 @@ static HAS_PREFETCHW: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
     __cpuid(0x8000_0000).eax >= 0x8000_0001 && __cpuid(0x8000_0001).ecx & (1 << 8) != 0
 });
 
-/// `PREFETCHW` on every cache line of `len` bytes from `at`.
+/// The most bytes fetched ahead of a write: a longer copy streams through
+/// the cache behind the CPU's own prefetcher.
+const PREPARE_MAX: usize = 4096;
+
+/// [`Region::prepare_write`] for a buffer the caller is about to fill.
+pub(crate) fn prepare_write(buf: &mut [u8]) {
+    // SAFETY: the bytes of one slice lie in one allocation.
+    unsafe { prefetch_for_write(buf.as_ptr(), buf.len().min(PREPARE_MAX)) }
+}
+
+/// `PREFETCHW` on every cache line of `len` bytes from `at`, where the CPU
+/// has the instruction (a no-op elsewhere).
 ///
 /// # Safety
-/// The CPU must have the instruction; the bytes must lie in one allocation
-/// (a prefetch reads nothing the program sees and cannot fault, but a
-/// pointer outside an allocation may not even be computed).
-#[cfg(target_arch = "x86_64")]
+/// The bytes must lie in one allocation: a prefetch reads nothing the
+/// program sees and cannot fault, but a pointer outside an allocation may
+/// not even be computed.
 unsafe fn prefetch_for_write(at: *const u8, len: usize) {
-    for line in (0..len).step_by(64) {
-        // SAFETY: `line < len`, inside the allocation (the caller's promise);
-        // the instruction only hints the cache and touches no register or flag.
-        unsafe {
-            std::arch::asm!(
-                "prefetchw [{0}]",
-                in(reg) at.add(line),
-                options(nostack, readonly, preserves_flags)
-            );
+    #[cfg(target_arch = "x86_64")]
+    if *HAS_PREFETCHW {
+        for line in (0..len).step_by(64) {
+            // SAFETY: `line < len`, inside the allocation (the caller's
+            // promise); the instruction only hints the cache and changes no
+            // register or flag.
+            unsafe {
+                std::arch::asm!(
+                    "prefetchw [{0}]",
+                    in(reg) at.add(line),
+                    options(nostack, readonly, preserves_flags)
+                );
+            }
         }
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (at, len);
 }

@@ -166,6 +166,29 @@ fn range_reads_respect_the_byte_budget_but_return_at_least_one_entry() {
 }
 
 #[test]
+fn read_into_copies_a_record_that_fits_and_only_measures_one_that_does_not() {
+    for (kind, place) in places() {
+        let wal = place.open(small()).unwrap();
+        for i in 1..=3u64 {
+            wal.append(&payload(i, 100 * i as usize)).unwrap();
+        }
+        let mut buf = vec![0xeeu8; 250];
+        assert_eq!(wal.read_into(2, &mut buf).unwrap(), 200, "{kind}");
+        assert_eq!(buf[..200], payload(2, 200)[..], "{kind}: the copy");
+        assert!(
+            buf[200..].iter().all(|&b| b == 0xee),
+            "{kind}: past the copy"
+        );
+        assert_eq!(wal.read_into(3, &mut buf).unwrap(), 300, "{kind}");
+        assert_eq!(buf[..200], payload(2, 200)[..], "{kind}: nothing copied");
+        assert!(
+            matches!(wal.read_into(4, &mut buf), Err(Error::OutOfRange { .. })),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
 fn truncate_after_drops_the_suffix_across_segments_and_survives_reopen() {
     for (kind, place) in places() {
         let wal = place.open(small()).unwrap();

@@ -208,14 +208,9 @@ unsafe extern "C" fn read_into(
             let i = crate::convert::index(number(env, i)?, "index")?;
             let dst = bytes(env, dst)?;
             let at = offset(env, at, dst.len())?;
-            let dst = &mut dst[at..];
-            wal.with_entry(i, |_, data| {
-                if let Some(d) = dst.get_mut(..data.len()) {
-                    d.copy_from_slice(data);
-                }
-                data.len() as f64
-            })
-            .map_err(to_napi)
+            wal.read_into(i, &mut dst[at..])
+                .map(|len| len as f64)
+                .map_err(to_napi)
         })
     }
 }

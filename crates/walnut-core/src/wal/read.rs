@@ -26,6 +26,24 @@ impl Wal {
         decode_with(&self.shared, &seg, index, f)
     }
 
+    /// Copies the payload of `index` to the start of `dst` when it fits, and
+    /// returns its length either way (a larger length means nothing was
+    /// copied). For a caller that reads record after record into one buffer
+    /// (the Node binding's slab): the bytes after the copy are fetched for
+    /// writing, so that the next record's copy does not wait on memory (the
+    /// locked instruction that releases the segment waits until every store
+    /// of the copy has reached the cache).
+    pub fn read_into(&self, index: u64, dst: &mut [u8]) -> Result<usize> {
+        self.with_entry(index, |_, data| {
+            if let Some((to, rest)) = dst.split_at_mut_checked(data.len()) {
+                to.copy_from_slice(data);
+                let next = rest.len().min(data.len());
+                crate::region::prepare_write(&mut rest[..next]);
+            }
+            data.len()
+        })
+    }
+
     /// The append time of `index` (Unix ms), without decoding its payload;
     /// `None` if the entry was written without a timestamp.
     pub fn timestamp(&self, index: u64) -> Result<Option<u64>> {

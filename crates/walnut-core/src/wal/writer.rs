@@ -153,7 +153,7 @@ impl<'w> BatchWriter<'w> {
         // (benchmark/RESULTS.md).
         self.seg
             .region()
-            .prepare_write(self.off, (self.off - self.start).min(PREPARE_WRITE_MAX));
+            .prepare_write(self.off, self.off - self.start);
         self.shared
             .last_index
             .store(self.first + self.n as u64 - 1, Ordering::Release);
@@ -280,9 +280,6 @@ const ALLOCATE_BELOW: u64 = 32 << 10;
 /// of a new log, one in flight at a time, ran 29% slower.
 const ALLOCATE_AHEAD: usize = 2 << 20;
 const ALLOCATE_STEP: usize = 1 << 20;
-/// The most of the space after a batch fetched for the next one: a larger
-/// record streams through the cache behind the CPU's own prefetcher.
-const PREPARE_WRITE_MAX: usize = 4096;
 
 /// Allocates the next segment file in the background, so that rotation costs
 /// a rename instead of an fallocate, and faults in the active segment ahead of
