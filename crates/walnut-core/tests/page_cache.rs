@@ -223,6 +223,33 @@ fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
     wal.close().unwrap();
 }
 
+#[test]
+fn a_segment_gives_up_its_writable_mapping_before_the_sync_that_seals_it() {
+    // That sync writes the whole segment back; every page still mapped
+    // writable would be write-protected one TLB shootdown at a time, each
+    // interrupting the appending thread.
+    let fs = Arc::new(Recording::default());
+    let wal = open_in(&fs, SyncPolicy::None, MIB);
+    let record = vec![7u8; 1024];
+    for _ in 0..2 * 1024 {
+        wal.append(&record).unwrap();
+    }
+    fs.wait_for(
+        "the first segment sealed",
+        |h| matches!(h, Hint::Reads { file } if file == FIRST),
+    );
+    wal.close().unwrap();
+    let hints = fs.hints();
+    let first = |pred: &dyn Fn(&Hint) -> bool| hints.iter().position(pred);
+    let reads = first(&|h| matches!(h, Hint::Reads { file } if file == FIRST));
+    let seal_sync =
+        first(&|h| matches!(h, Hint::Sync { file, len, .. } if file == FIRST && *len > 4096));
+    assert!(
+        reads.is_some() && seal_sync.is_some() && reads < seal_sync,
+        "read hint at {reads:?}, sealing sync at {seal_sync:?}: {hints:?}"
+    );
+}
+
 /// The end of the furthest range of `file` allocated ahead.
 fn allocated_end(fs: &Recording, file: &str) -> usize {
     furthest_end(&fs.hints(), file, Hint::allocated)

@@ -59,7 +59,8 @@ pub trait MappedFile: Send + Sync {
     /// groups, which are cheaper to fault in. Only speed depends on it.
     fn expect_small_syncs(&self, _off: usize, _small: bool) {}
     /// Tells the page cache the file will only be read from now on (a sealed
-    /// segment), in order: it may read ahead. Only speed depends on it.
+    /// segment, before its last sync), in order: it may read ahead, and the
+    /// mapping need not stay writable. Only speed depends on it.
     fn expect_reads(&self) {}
     /// Has the file system allocate the blocks of `len` bytes at `off` now,
     /// ahead of the writer, by writing the (zero) pages there to disk, and

@@ -181,6 +181,23 @@ impl MappedFile for OsMapped {
         // against 976 MB/s through a read-only one.
         #[cfg(any(target_os = "linux", target_os = "android"))]
         let _ = self.map.map.advise(memmap2::Advice::Normal);
+        // Write-back write-protects every page still mapped writable, one
+        // TLB shootdown each, and each interrupts the writer's core: sealing
+        // a 64 MiB segment cost the appending thread a tenth of its time.
+        // Dropping the page-table entries first takes one shootdown for the
+        // whole range; readers fault pages back in from the page cache.
+        // 1 KiB appends from JS ran 27% faster, 4 KiB batches 7%.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        // SAFETY: the mapping is shared and file-backed, so MADV_DONTNEED
+        // drops page-table entries only: the page cache keeps every byte (the
+        // dirty bits of the entries go to the pages, which write-back still
+        // writes), and the next access faults the same bytes back in. Only a
+        // private mapping would lose data, and this one never is.
+        let _ = unsafe {
+            self.map
+                .map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
     }
 }
 
@@ -389,5 +406,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn unsynced_bytes_survive_the_mapping_giving_up_its_pages_before_the_sync() {
+        // expect_reads drops the mapping's page-table entries while pages are
+        // still dirty; the bytes must stay readable and reach the file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let size = 1 << 20;
+        let file = OsFs.create_mapped(&path, size as u64).unwrap();
+        let region = file.region();
+        region.write(100, &[7u8; 10_000]);
+        file.expect_reads();
+        assert!(
+            region.bytes(100, 10_000).iter().all(|&b| b == 7),
+            "the mapping lost unsynced bytes"
+        );
+        file.sync(0, size).unwrap();
+        drop(file);
+        let bytes = fs::read(&path).unwrap();
+        assert!(
+            bytes[100..10_100].iter().all(|&b| b == 7),
+            "the file lost bytes written before the mapping gave up its pages"
+        );
+        assert!(bytes[10_100..].iter().all(|&b| b == 0));
     }
 }

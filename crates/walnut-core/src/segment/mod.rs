@@ -319,12 +319,14 @@ impl Segment {
     /// Makes frames and index block durable, then writes and syncs the trailer.
     pub fn seal(&self, t: &Trailer) -> std::io::Result<()> {
         let block_end = t.frames_end as usize + t.count as usize * 4;
+        // Before the sync: it lets the file system forget the writable
+        // mapping, which the sync would otherwise write-protect page by page.
+        self.file.expect_reads();
         self.sync_upto(block_end)?;
         let at = self.file_len() - TRAILER_LEN;
         self.region.write(at, &t.encode());
         self.file.sync(at, TRAILER_LEN)?;
         self.sealed.store(true, Ordering::Release);
-        self.file.expect_reads();
         Ok(())
     }
 
