@@ -250,6 +250,38 @@ fn a_segment_gives_up_its_writable_mapping_before_the_sync_that_seals_it() {
     );
 }
 
+#[test]
+fn every_sync_first_lets_the_mapping_give_up_the_bytes_it_covers() {
+    // Write-back would otherwise write-protect each page still mapped
+    // writable, with a TLB shootdown each; nothing below the synced end is
+    // written again.
+    let fs = Arc::new(Recording::default());
+    let wal = open_in(&fs, SyncPolicy::Always, MIB);
+    for i in 0..20 {
+        wal.append(&vec![i as u8; 3000]).unwrap();
+    }
+    wal.close().unwrap();
+    let hints = fs.hints();
+    let syncs: Vec<_> = hints
+        .iter()
+        .enumerate()
+        .filter_map(|(at, h)| match h {
+            Hint::Sync { file, off, len } if file == FIRST && *off > 0 => Some((at, *off, *len)),
+            _ => None,
+        })
+        .collect();
+    assert!(syncs.len() >= 20, "one sync per append: {hints:?}");
+    for (at, off, len) in syncs {
+        assert!(
+            hints[..at].iter().rev().take(3).any(
+                |h| matches!(h, Hint::Written { file, off: o, len: l } if file == FIRST && (*o, *l) == (off, len))
+            ),
+            "the sync of {len} bytes at {off} was not preceded by giving them up: {:?}",
+            &hints[at.saturating_sub(3)..=at]
+        );
+    }
+}
+
 /// The end of the furthest range of `file` allocated ahead.
 fn allocated_end(fs: &Recording, file: &str) -> usize {
     furthest_end(&fs.hints(), file, Hint::allocated)

@@ -62,6 +62,10 @@ pub trait MappedFile: Send + Sync {
     /// segment, before its last sync), in order: it may read ahead, and the
     /// mapping need not stay writable. Only speed depends on it.
     fn expect_reads(&self) {}
+    /// Tells the mapping that the whole pages within `len` bytes at `off` are
+    /// written for good (the next sync will write them back), so it need not
+    /// keep them mapped writable. Only speed depends on it.
+    fn written(&self, _off: usize, _len: usize) {}
     /// Has the file system allocate the blocks of `len` bytes at `off` now,
     /// ahead of the writer, by writing the (zero) pages there to disk, and
     /// leaves them faulted in. ext4 converts unwritten (fallocated) extents in

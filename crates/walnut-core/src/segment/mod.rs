@@ -294,6 +294,9 @@ impl Segment {
     pub fn sync_upto(&self, upto: usize) -> std::io::Result<()> {
         let from = self.synced_off();
         if upto > from {
+            // Nothing below `upto` is written again (the writer only writes
+            // past the published end, which is at or past it).
+            self.file.written(from, upto - from);
             self.file.sync(from, upto - from)?;
             self.synced_off.store(upto, Ordering::Release);
         }

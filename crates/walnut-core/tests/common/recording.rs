@@ -34,6 +34,11 @@ pub enum Hint {
         off: usize,
         len: usize,
     },
+    Written {
+        file: String,
+        off: usize,
+        len: usize,
+    },
 }
 
 impl Hint {
@@ -90,6 +95,10 @@ impl MappedFile for RecordedFile {
     fn expect_reads(&self) {
         let file = self.name.lock().clone();
         self.hints.lock().push(Hint::Reads { file });
+    }
+    fn written(&self, off: usize, len: usize) {
+        let file = self.name.lock().clone();
+        self.hints.lock().push(Hint::Written { file, off, len });
     }
     fn allocate_ahead(&self, off: usize, len: usize) {
         let file = self.name.lock().clone();
