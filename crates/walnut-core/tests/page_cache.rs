@@ -180,20 +180,24 @@ fn read_hints(fs: &Recording) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
-    // A writable mapping starts without readahead; a sealed segment left so
-    // is read back from disk one page per fault after a restart.
+/// A log of 1 MiB segments that appended `mib` MiB without syncing, once its
+/// first segment is sealed (and so cached for reading).
+fn past_the_first_seal(mib: usize) -> (Arc<Recording>, Wal) {
     let fs = Arc::new(Recording::default());
     let wal = open_in(&fs, SyncPolicy::None, MIB);
-    let record = vec![7u8; 1024];
-    for _ in 0..3 * 1024 {
-        wal.append(&record).unwrap();
-    }
+    append_mib(&wal, mib);
     fs.wait_for(
         "the first segment cached for reading once sealed",
         |h| matches!(h, Hint::Reads { file } if file == FIRST),
     );
+    (fs, wal)
+}
+
+#[test]
+fn sealed_segments_are_cached_for_reading_once_sealed_and_when_reopened() {
+    // A writable mapping starts without readahead; a sealed segment left so
+    // is read back from disk one page per fault after a restart.
+    let (fs, wal) = past_the_first_seal(3);
     let segments = wal.segments();
     assert!(segments.len() >= 3, "expected rotations: {segments:?}");
     let active = segments.last().unwrap().name.clone();
@@ -228,16 +232,7 @@ fn a_segment_gives_up_its_writable_mapping_before_the_sync_that_seals_it() {
     // That sync writes the whole segment back; every page still mapped
     // writable would be write-protected one TLB shootdown at a time, each
     // interrupting the appending thread.
-    let fs = Arc::new(Recording::default());
-    let wal = open_in(&fs, SyncPolicy::None, MIB);
-    let record = vec![7u8; 1024];
-    for _ in 0..2 * 1024 {
-        wal.append(&record).unwrap();
-    }
-    fs.wait_for(
-        "the first segment sealed",
-        |h| matches!(h, Hint::Reads { file } if file == FIRST),
-    );
+    let (fs, wal) = past_the_first_seal(2);
     wal.close().unwrap();
     let hints = fs.hints();
     let first = |pred: &dyn Fn(&Hint) -> bool| hints.iter().position(pred);

@@ -403,16 +403,23 @@ mod tests {
         file.sync(0, size).unwrap();
         drop(file);
 
-        let bytes = fs::read(&path).unwrap();
-        assert_eq!(bytes.len(), size);
-        let runs = [
-            (0, 5000, 1u8),
-            (5000, 8192, 0),
-            (8192, 11192, 2),
-            (11192, size - 10, 0),
-            (size - 10, size, 3),
-        ];
-        for (from, to, value) in runs {
+        assert_runs(
+            &path,
+            &[
+                (0, 5000, 1),
+                (5000, 8192, 0),
+                (8192, 11192, 2),
+                (11192, size - 10, 0),
+                (size - 10, size, 3),
+            ],
+        );
+    }
+
+    /// Asserts the file is made of these runs `(from, to, byte)`, end to end.
+    fn assert_runs(path: &std::path::Path, runs: &[(usize, usize, u8)]) {
+        let bytes = fs::read(path).unwrap();
+        assert_eq!(bytes.len(), runs.last().map_or(0, |r| r.1), "file length");
+        for &(from, to, value) in runs {
             if let Some(at) = bytes[from..to].iter().position(|&b| b != value) {
                 panic!(
                     "byte {} is {}, expected {value}",
@@ -444,21 +451,14 @@ mod tests {
         file.expect_reads();
         assert!(region.bytes(10_100, 5_000).iter().all(|&b| b == 8));
         drop(file);
-        let bytes = fs::read(&path).unwrap();
-        let runs = [
-            (0, 100, 0u8),
-            (100, 10_100, 7),
-            (10_100, 15_100, 8),
-            (15_100, size, 0),
-        ];
-        for (from, to, value) in runs {
-            if let Some(at) = bytes[from..to].iter().position(|&b| b != value) {
-                panic!(
-                    "byte {} is {}, expected {value}",
-                    from + at,
-                    bytes[from + at]
-                );
-            }
-        }
+        assert_runs(
+            &path,
+            &[
+                (0, 100, 0),
+                (100, 10_100, 7),
+                (10_100, 15_100, 8),
+                (15_100, size, 0),
+            ],
+        );
     }
 }
