@@ -367,13 +367,21 @@ impl FileSystem for OsFs {
 mod tests {
     use super::*;
 
+    /// A mapped file of `size` bytes in a new temporary directory (removed
+    /// when the returned guard is dropped).
+    fn new_segment(size: usize) -> (tempfile::TempDir, std::path::PathBuf, Arc<dyn MappedFile>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let file = OsFs.create_mapped(&path, size as u64).unwrap();
+        (dir, path, file)
+    }
+
     #[test]
     fn a_failed_write_back_fails_every_later_sync() {
         // The kernel reports a write error to one call per open file; if the
         // background write-back took it, the syncs must still fail.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("seg");
-        drop(OsFs.create_mapped(&path, 1 << 20).unwrap());
+        let (_dir, path, file) = new_segment(1 << 20);
+        drop(file);
         let file = OpenOptions::new().read(true).write(true).open(&path);
         let mapped = map(file.unwrap(), true).unwrap();
         mapped.sync(0, 4096).unwrap();
@@ -388,10 +396,8 @@ mod tests {
 
     #[test]
     fn allocating_ahead_changes_no_byte_and_leaves_the_pages_writable() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("seg");
         let size = 4 << 20;
-        let file = OsFs.create_mapped(&path, size as u64).unwrap();
+        let (_dir, path, file) = new_segment(size);
         file.expect_small_syncs(0, true);
         let region = file.region();
         region.write(0, &[1u8; 5000]);
@@ -435,10 +441,8 @@ mod tests {
         // `written` and `expect_reads` drop page-table entries of pages that
         // are still dirty; the bytes must stay readable and reach the file,
         // and the page the writer is still filling must keep taking writes.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("seg");
         let size = 1 << 20;
-        let file = OsFs.create_mapped(&path, size as u64).unwrap();
+        let (_dir, path, file) = new_segment(size);
         let region = file.region();
         region.write(100, &[7u8; 10_000]);
         file.written(100, 10_000);

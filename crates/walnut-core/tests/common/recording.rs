@@ -78,33 +78,31 @@ impl MappedFile for RecordedFile {
         self.inner.region()
     }
     fn sync(&self, off: usize, len: usize) -> io::Result<()> {
-        let file = self.name.lock().clone();
-        self.hints.lock().push(Hint::Sync { file, off, len });
+        self.record(|file| Hint::Sync { file, off, len });
         self.inner.sync(off, len)
     }
     fn prefault(&self, off: usize, len: usize) {
-        let file = self.name.lock().clone();
-        self.hints.lock().push(Hint::Prefault { file, off, len });
+        self.record(|file| Hint::Prefault { file, off, len });
     }
     fn expect_small_syncs(&self, off: usize, small: bool) {
-        let file = self.name.lock().clone();
-        self.hints
-            .lock()
-            .push(Hint::SmallSyncs { file, off, small });
+        self.record(|file| Hint::SmallSyncs { file, off, small });
     }
     fn expect_reads(&self) {
-        let file = self.name.lock().clone();
-        self.hints.lock().push(Hint::Reads { file });
+        self.record(|file| Hint::Reads { file });
     }
     fn written(&self, off: usize, len: usize) {
-        let file = self.name.lock().clone();
-        self.hints.lock().push(Hint::Written { file, off, len });
+        self.record(|file| Hint::Written { file, off, len });
     }
     fn allocate_ahead(&self, off: usize, len: usize) {
+        self.record(|file| Hint::AllocateAhead { file, off, len });
+    }
+}
+
+impl RecordedFile {
+    /// Records a hint about this file, under its current name.
+    fn record(&self, hint: impl FnOnce(String) -> Hint) {
         let file = self.name.lock().clone();
-        self.hints
-            .lock()
-            .push(Hint::AllocateAhead { file, off, len });
+        self.hints.lock().push(hint(file));
     }
 }
 
