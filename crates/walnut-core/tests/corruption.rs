@@ -23,12 +23,8 @@ use walnut_core::{Error, Options, RecoveryMode, SyncPolicy};
 
 fn opts(recovery: RecoveryMode) -> Options {
     Options {
-        segment_size: 16 << 10,
-        max_record_size: 4 << 10,
-        sync: SyncPolicy::None,
         recovery,
-        prefault: false,
-        ..Options::default()
+        ..harness::lab_options(SyncPolicy::None)
     }
 }
 

@@ -7,19 +7,8 @@
 
 mod harness;
 
-use harness::{run_lab, Driver};
+use harness::{lab_options, run_lab, Driver};
 use walnut_core::{Options, Retention, SyncPolicy};
-
-/// Tiny segments, so that every workload rotates and seals often.
-fn opts(sync: SyncPolicy) -> Options {
-    Options {
-        segment_size: 16 << 10,
-        max_record_size: 4 << 10,
-        sync,
-        prefault: false,
-        ..Options::default()
-    }
-}
 
 /// Workload sizes are per episode; `Effort` decides how many episodes run.
 fn n(base: u64) -> u64 {
@@ -32,7 +21,7 @@ fn len(d: &mut Driver) -> usize {
 
 #[test]
 fn append_without_a_sync_policy_acknowledged_by_sync() {
-    run_lab("append/none", opts(SyncPolicy::None), 1, |d| {
+    run_lab("append/none", lab_options(SyncPolicy::None), 1, |d| {
         for _ in 0..n(330) {
             let l = len(d);
             d.append(l);
@@ -45,7 +34,7 @@ fn append_without_a_sync_policy_acknowledged_by_sync() {
 
 #[test]
 fn append_with_sync_always_acknowledged_by_return() {
-    run_lab("append/always", opts(SyncPolicy::Always), 2, |d| {
+    run_lab("append/always", lab_options(SyncPolicy::Always), 2, |d| {
         for _ in 0..n(160) {
             let l = len(d);
             d.append(l);
@@ -57,7 +46,7 @@ fn append_with_sync_always_acknowledged_by_return() {
 fn append_with_sync_every_bytes_acknowledged_by_wait_durable() {
     run_lab(
         "append/everyBytes",
-        opts(SyncPolicy::EveryBytes(2048)),
+        lab_options(SyncPolicy::EveryBytes(2048)),
         3,
         |d| {
             for _ in 0..n(260) {
@@ -73,24 +62,29 @@ fn append_with_sync_every_bytes_acknowledged_by_wait_durable() {
 
 #[test]
 fn append_with_sync_every_ms_acknowledged_by_the_durable_index() {
-    run_lab("append/everyMs", opts(SyncPolicy::EveryMs(1)), 4, |d| {
-        for _ in 0..n(300) {
-            let l = len(d);
-            d.append(l);
-            if d.rng.one_in(5) {
-                std::thread::sleep(std::time::Duration::from_micros(300));
-                d.poll();
+    run_lab(
+        "append/everyMs",
+        lab_options(SyncPolicy::EveryMs(1)),
+        4,
+        |d| {
+            for _ in 0..n(300) {
+                let l = len(d);
+                d.append(l);
+                if d.rng.one_in(5) {
+                    std::thread::sleep(std::time::Duration::from_micros(300));
+                    d.poll();
+                }
+                if d.rng.one_in(25) {
+                    d.wait_durable();
+                }
             }
-            if d.rng.one_in(25) {
-                d.wait_durable();
-            }
-        }
-    });
+        },
+    );
 }
 
 #[test]
 fn atomic_batches_survive_whole_or_not_at_all() {
-    run_lab("append_batch", opts(SyncPolicy::None), 5, |d| {
+    run_lab("append_batch", lab_options(SyncPolicy::None), 5, |d| {
         for _ in 0..n(110) {
             let k = d.rng.range(1, 6) as usize;
             let lens: Vec<usize> = (0..k).map(|_| d.rng.range(12, 900) as usize).collect();
@@ -104,7 +98,7 @@ fn atomic_batches_survive_whole_or_not_at_all() {
 
 #[test]
 fn rotation_through_many_tiny_segments() {
-    run_lab("rotation", opts(SyncPolicy::None), 6, |d| {
+    run_lab("rotation", lab_options(SyncPolicy::None), 6, |d| {
         for _ in 0..n(110) {
             let l = d.rng.range(1500, 4000) as usize;
             d.append(l);
@@ -117,7 +111,7 @@ fn rotation_through_many_tiny_segments() {
 
 #[test]
 fn truncate_after_copies_the_prefix_and_renames_it_into_place() {
-    run_lab("truncate_after", opts(SyncPolicy::None), 7, |d| {
+    run_lab("truncate_after", lab_options(SyncPolicy::None), 7, |d| {
         for step in 0..n(240) {
             let l = len(d);
             d.append(l);
@@ -137,7 +131,7 @@ fn truncate_after_copies_the_prefix_and_renames_it_into_place() {
 
 #[test]
 fn truncate_before_writes_the_metadata_then_removes_segments() {
-    run_lab("truncate_before", opts(SyncPolicy::None), 8, |d| {
+    run_lab("truncate_before", lab_options(SyncPolicy::None), 8, |d| {
         for step in 0..n(260) {
             let l = len(d);
             d.append(l);
@@ -165,7 +159,7 @@ fn retention_drops_whole_segments_at_rotation() {
             max_segments: Some(3),
             ..Retention::default()
         },
-        ..opts(SyncPolicy::None)
+        ..lab_options(SyncPolicy::None)
     };
     run_lab("retention", o, 9, |d| {
         for _ in 0..n(150) {
@@ -185,7 +179,7 @@ fn retention_drops_whole_segments_at_rotation() {
 
 #[test]
 fn reopen_after_clean_close_and_go_on() {
-    run_lab("reopen", opts(SyncPolicy::None), 10, |d| {
+    run_lab("reopen", lab_options(SyncPolicy::None), 10, |d| {
         for _ in 0..n(8) {
             for _ in 0..30 {
                 let l = len(d);
@@ -216,7 +210,7 @@ fn encrypted_compressed_timestamped_logs_survive_like_plain_ones() {
             active: 7,
         }),
         timestamps: true,
-        ..opts(SyncPolicy::None)
+        ..lab_options(SyncPolicy::None)
     };
     run_lab("transforms", o, 11, |d| {
         for step in 0..n(200) {

@@ -11,13 +11,13 @@
 
 mod harness;
 
-use harness::{oracle, Driver, Model, Rng};
+use harness::{lab_options, oracle, Driver, Model, Rng};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use walnut_core::fs::{FaultOp, MemoryFs, MemoryFsFault, PageFate};
-use walnut_core::{Error, Options, SyncPolicy};
+use walnut_core::{Error, SyncPolicy};
 
 const EIO: i32 = 5;
 const ENOSPC: i32 = 28;
@@ -31,16 +31,6 @@ const SITES: [FaultOp; 6] = [
     FaultOp::Remove,
     FaultOp::SyncDir,
 ];
-
-fn opts(sync: SyncPolicy) -> Options {
-    Options {
-        segment_size: 16 << 10,
-        max_record_size: 4 << 10,
-        sync,
-        prefault: false,
-        ..Options::default()
-    }
-}
 
 /// Appends, syncs, rotation, both truncations and a reopen.
 fn mixed(d: &mut Driver) {
@@ -115,7 +105,7 @@ fn fault_run(
         });
     }
     let model = Arc::new(Mutex::new(Model::new()));
-    let o = opts(policy);
+    let o = lab_options(policy);
     let mut problems = Vec::new();
     let run = catch_unwind(AssertUnwindSafe(|| {
         let mut d = match harness::open_at(&mem, &o) {
@@ -219,7 +209,7 @@ fn census(policy: SyncPolicy) -> BTreeMap<String, u64> {
         })));
     }
     let model = Arc::new(Mutex::new(Model::new()));
-    let mut d = Driver::open(mem.clone(), opts(policy), model, 1);
+    let mut d = Driver::open(mem.clone(), lab_options(policy), model, 1);
     mixed(&mut d);
     drop(d);
     mem.on_op(None);
@@ -287,7 +277,8 @@ fn opening_and_listing_failures_are_typed_and_leave_the_log_intact() {
             for persistent in [false, true] {
                 let mem = MemoryFs::new();
                 let model = Arc::new(Mutex::new(Model::new()));
-                let mut d = Driver::open(mem.clone(), opts(SyncPolicy::None), model.clone(), 3);
+                let mut d =
+                    Driver::open(mem.clone(), lab_options(SyncPolicy::None), model.clone(), 3);
                 for _ in 0..30 {
                     d.append(300);
                 }
@@ -300,13 +291,13 @@ fn opening_and_listing_failures_are_typed_and_leave_the_log_intact() {
                     errno,
                     times: if persistent { None } else { Some(1) },
                 });
-                match harness::open_at(&mem, &opts(SyncPolicy::None)) {
+                match harness::open_at(&mem, &lab_options(SyncPolicy::None)) {
                     Err(Error::Io { source, .. }) => assert_eq!(source.raw_os_error(), Some(errno)),
                     Err(Error::NoSpace(_)) => assert_eq!(errno, ENOSPC),
                     other => panic!("{op:?} failing: expected a typed I/O error, got {other:?}"),
                 }
                 mem.clear_faults();
-                let wal = harness::open_at(&mem, &opts(SyncPolicy::None)).unwrap();
+                let wal = harness::open_at(&mem, &lab_options(SyncPolicy::None)).unwrap();
                 let r = oracle::check_log(&wal, &model.lock().unwrap().freeze()).unwrap();
                 assert_eq!(r.last, acked);
             }
@@ -330,7 +321,7 @@ fn a_reopen_syncs_what_it_recovered_before_calling_it_durable() {
     // the page cache only. A new handle (no reboot in between) reads them and
     // reports them durable, so it must first make them so.
     let mem = MemoryFs::new();
-    let o = opts(SyncPolicy::None);
+    let o = lab_options(SyncPolicy::None);
     let wal = harness::open_at(&mem, &o).unwrap();
     for i in 0..5u64 {
         wal.append(&harness::model::payload(i + 1, 1, 100)).unwrap();
@@ -349,7 +340,7 @@ fn a_reopen_syncs_what_it_recovered_before_calling_it_durable() {
 #[test]
 fn closing_a_poisoned_handle_reports_the_poison() {
     let mem = MemoryFs::new();
-    let wal = harness::open_at(&mem, &opts(SyncPolicy::None)).unwrap();
+    let wal = harness::open_at(&mem, &lab_options(SyncPolicy::None)).unwrap();
     wal.append(b"not durable").unwrap();
     fail_next(&mem, FaultOp::Sync);
     assert!(wal.sync().is_err());
@@ -362,7 +353,7 @@ fn closing_a_poisoned_handle_reports_the_poison() {
 #[test]
 fn a_failed_truncate_after_never_reports_the_dropped_entries_durable() {
     let mem = MemoryFs::new();
-    let wal = harness::open_at(&mem, &opts(SyncPolicy::None)).unwrap();
+    let wal = harness::open_at(&mem, &lab_options(SyncPolicy::None)).unwrap();
     for _ in 0..10 {
         wal.append(&[7u8; 100]).unwrap();
     }
@@ -385,7 +376,7 @@ fn a_torn_first_metadata_write_is_not_corruption() {
     // Every writable open bumps a counter in `meta`; a power loss while the
     // first such write is unsynced leaves one garbage slot and one zero slot.
     let mem = MemoryFs::new();
-    let o = opts(SyncPolicy::None);
+    let o = lab_options(SyncPolicy::None);
     // Let the metadata file be created and synced empty, then fail the sync
     // of the first value written into it.
     let syncs = Arc::new(AtomicU64::new(0));

@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use walnut_core::fs::{FileSystem, MemoryFs};
-use walnut_core::{Options, Wal};
+use walnut_core::{Options, SyncPolicy, Wal};
 
 /// Where every lab log lives inside its memory file system.
 pub fn dir() -> PathBuf {
@@ -401,4 +401,15 @@ pub fn file(name: &str) -> PathBuf {
 /// Whether `p` is inside the lab log directory.
 pub fn in_lab(p: &Path) -> bool {
     p.parent() == Some(dir().as_path())
+}
+
+/// Tiny segments, so that every workload rotates and seals often.
+pub fn lab_options(sync: SyncPolicy) -> Options {
+    Options {
+        segment_size: 16 << 10,
+        max_record_size: 4 << 10,
+        sync,
+        prefault: false,
+        ..Options::default()
+    }
 }
