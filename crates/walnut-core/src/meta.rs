@@ -62,10 +62,21 @@ impl MetaStore {
                 if !create {
                     return Ok(None);
                 }
+                // Made under another name, allocated and synced, then renamed:
+                // a crash between making a file and allocating it leaves it
+                // empty, and an empty metadata file is damage, not a new log.
+                let tmp = dir.join(format!("{name}.tmp"));
+                match fs.remove(&tmp) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io(format!("removing the leftover {name}.tmp"), e))
+                    }
+                    _ => {}
+                }
                 let f = fs
-                    .create_mapped(&path, (2 * slot_len) as u64)
+                    .create_mapped(&tmp, (2 * slot_len) as u64)
                     .ctx(|| format!("creating {name}"))?;
                 f.sync(0, 2 * slot_len).ctx(|| format!("syncing {name}"))?;
+                fs.rename(&tmp, &path).ctx(|| format!("naming {name}"))?;
                 fs.sync_dir(dir)
                     .ctx(|| "syncing the log directory".into())?;
                 f

@@ -377,13 +377,17 @@ fn a_torn_first_metadata_write_is_not_corruption() {
     // first such write is unsynced leaves one garbage slot and one zero slot.
     let mem = MemoryFs::new();
     let o = lab_options(SyncPolicy::None);
-    // Let the metadata file be created and synced empty, then fail the sync
-    // of the first value written into it.
+    // Let the metadata file be created and synced empty (under its temporary
+    // name, before the rename), then fail the sync of the first value
+    // written into it.
     let syncs = Arc::new(AtomicU64::new(0));
     {
         let syncs = syncs.clone();
         mem.on_op(Some(Arc::new(move |fs, rec| {
-            let meta = rec.path.file_name().is_some_and(|n| n == "meta");
+            let meta = rec
+                .path
+                .file_name()
+                .is_some_and(|n| n == "meta" || n == "meta.tmp");
             if rec.op == FaultOp::Sync && meta && syncs.fetch_add(1, Ordering::AcqRel) == 1 {
                 fail_next(fs, FaultOp::Sync);
             }

@@ -112,3 +112,84 @@ fn a_reopen_syncs_sealed_segments_even_when_later_frames_attest_them() {
     let last = wal.last_index();
     reopen_syncs_every_segment(&fs, wal, last);
 }
+
+/// A process killed while it created the next segment file (the file is
+/// made, then its blocks are allocated) leaves an empty file under the
+/// segment's name, after a segment whose seal may be done. The empty file
+/// holds nothing: a reopen removes it and keeps every record, on the real
+/// file system as on the memory one.
+#[test]
+fn an_empty_segment_file_left_by_a_crash_during_its_creation_is_removed() {
+    for (kind, place) in common::places() {
+        let wal = place.open(options()).unwrap();
+        fill_to(&wal, 2);
+        let first_sealed = wal.segments()[0].clone();
+        // Only the sealed segment is left: the next one starts right after it.
+        wal.truncate_after(first_sealed.last_index).unwrap();
+        let last = wal.last_index();
+        wal.close().unwrap();
+        let next = walnut_core::segment::file_name(last + 1);
+        let _ = place.fs.remove(&place.dir.join(&next));
+        place.fs.write_file(&place.dir.join(&next), &[]).unwrap();
+
+        let wal = place
+            .open(options())
+            .unwrap_or_else(|e| panic!("{kind}: a reopen refused the log: {e}"));
+        assert_eq!(wal.last_index(), last, "{kind}");
+        for i in 1..=last {
+            assert_eq!(wal.read(i).unwrap().data, record(i), "{kind}: record {i}");
+        }
+        assert_eq!(
+            wal.recovery().removed_segments,
+            vec![next.clone()],
+            "{kind}"
+        );
+        assert_eq!(wal.append(&record(last + 1)).unwrap(), last + 1, "{kind}");
+        wal.sync().unwrap();
+        drop(wal);
+        let wal = place.open(options()).unwrap();
+        assert_eq!(wal.read(last + 1).unwrap().data, record(last + 1), "{kind}");
+    }
+}
+
+/// The metadata file of a new log is made under a temporary name and renamed
+/// once allocated and synced: a process killed before the rename leaves only
+/// the temporary file, which the next open replaces, and never an empty
+/// metadata file (which a reopen would have to refuse as damage).
+#[test]
+fn a_crash_while_a_new_log_made_its_metadata_file_leaves_a_log_that_opens() {
+    for (kind, place) in common::places() {
+        place.fs.create_dir_all(&place.dir).unwrap();
+        let leftover = place.dir.join("meta.tmp");
+        place.fs.write_file(&leftover, &[]).unwrap();
+
+        let wal = place
+            .open(options())
+            .unwrap_or_else(|e| panic!("{kind}: a new log failed to open: {e}"));
+        assert_eq!(wal.append(&record(1)).unwrap(), 1, "{kind}");
+        wal.close().unwrap();
+        let names: Vec<String> = place
+            .fs
+            .list(&place.dir)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with(".tmp")),
+            "{kind}: leftovers in {names:?}"
+        );
+
+        // An empty metadata file is damage now, never taken for a new log.
+        let meta = place.dir.join("meta");
+        place.fs.remove(&meta).unwrap();
+        place.fs.write_file(&meta, &[]).unwrap();
+        match place.open(options()) {
+            Err(walnut_core::Error::Corrupt(d)) => assert!(
+                d.reason.contains("metadata file has 0 bytes"),
+                "{kind}: {d}"
+            ),
+            other => panic!("{kind}: expected a corruption error, got {other:?}"),
+        }
+    }
+}

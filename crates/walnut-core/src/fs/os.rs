@@ -227,6 +227,25 @@ impl OsMapped {
     }
 }
 
+/// An empty file: nothing to map, read, or write back.
+struct EmptyFile(Region);
+
+impl MappedFile for EmptyFile {
+    fn region(&self) -> &Region {
+        &self.0
+    }
+
+    fn sync(&self, _off: usize, len: usize) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a sync past the end of an empty file",
+        ))
+    }
+}
+
 fn not_regular() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
 }
@@ -330,7 +349,16 @@ impl FileSystem for OsFs {
         let mut opts = OpenOptions::new();
         opts.read(true).write(writable);
         sys::no_follow(&mut opts);
-        Ok(Arc::new(map(opts.open(path)?, writable)?))
+        let file = opts.open(path)?;
+        let meta = file.metadata()?;
+        // Nothing maps zero bytes. An empty file is an empty region here, as
+        // on the memory file system, so that the caller judges it by what it
+        // holds: a segment a crash left between its creation and its
+        // allocation is one, and recovery removes it.
+        if sys::is_plain_file(&meta) && meta.len() == 0 {
+            return Ok(Arc::new(EmptyFile(Region::heap(0))));
+        }
+        Ok(Arc::new(map(file, writable)?))
     }
 
     fn write_file(&self, path: &Path, data: &[u8]) -> io::Result<()> {
