@@ -531,16 +531,22 @@ impl FileSystem for MemoryFs {
     }
 
     fn create_mapped(&self, path: &Path, size: u64) -> io::Result<Arc<dyn MappedFile>> {
-        let result = (|| -> io::Result<Arc<dyn MappedFile>> {
+        let result = (|| -> io::Result<()> {
             check_fault(&self.state, FaultOp::Create)?;
             self.parent_exists(path)?;
             if self.state.lock().files.contains_key(path) {
                 return Err(io::Error::new(io::ErrorKind::AlreadyExists, "file exists"));
             }
-            let size = size as usize;
-            Ok(self.insert(path, vec![0; size], vec![0; size]))
+            // Made empty, then allocated, as on a real disk: a crash in
+            // between may leave the name with no bytes behind it (the first
+            // link without the second), and the hook sees that state too.
+            self.insert(path, Vec::new(), Vec::new());
+            Ok(())
         })();
-        self.finish(FaultOp::Create, path, result)
+        self.finish(FaultOp::Create, path, result)?;
+        let size = size as usize;
+        let file: Arc<dyn MappedFile> = self.insert(path, vec![0; size], vec![0; size]);
+        self.finish(FaultOp::Create, path, Ok(file))
     }
 
     fn open_mapped(&self, path: &Path, _writable: bool) -> io::Result<Arc<dyn MappedFile>> {
