@@ -66,12 +66,7 @@ impl MetaStore {
                 // a crash between making a file and allocating it leaves it
                 // empty, and an empty metadata file is damage, not a new log.
                 let tmp = dir.join(format!("{name}.tmp"));
-                match fs.remove(&tmp) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::io(format!("removing the leftover {name}.tmp"), e))
-                    }
-                    _ => {}
-                }
+                crate::fs::remove_if_present(fs, &tmp)?;
                 let f = fs
                     .create_mapped(&tmp, (2 * slot_len) as u64)
                     .ctx(|| format!("creating {name}"))?;

@@ -107,3 +107,15 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug + 'static {
     /// Makes creations, renames and removals in `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
 }
+
+/// Removes `path` if it exists: a leftover a crash may or may not have left.
+pub(crate) fn remove_if_present(fs: &dyn FileSystem, path: &Path) -> crate::error::Result<()> {
+    match fs.remove(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(crate::error::Error::io(
+            format!("removing {}", path.display()),
+            e,
+        )),
+    }
+}

@@ -120,7 +120,7 @@ impl Intent {
 /// Durably commits an encoded intent (the rename is the commit point).
 pub fn write(fs: &dyn FileSystem, dir: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(TMP_NAME);
-    super::snapfile::remove_if_present(fs, &tmp)?;
+    crate::fs::remove_if_present(fs, &tmp)?;
     fs.write_file(&tmp, bytes)
         .ctx(|| "writing the Raft intent".into())?;
     fs.rename(&tmp, &dir.join(NAME))
@@ -142,7 +142,7 @@ pub fn read(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Intent>> {
 
 /// Removes the intent once its update is fully applied.
 pub fn remove(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
-    super::snapfile::remove_if_present(fs, &dir.join(NAME))?;
+    crate::fs::remove_if_present(fs, &dir.join(NAME))?;
     fs.sync_dir(dir).ctx(|| "syncing the log directory".into())
 }
 

@@ -135,7 +135,7 @@ impl RaftLog {
         let dir = dir.as_ref().to_path_buf();
         let wal = Wal::open_with(fs.clone(), &dir, opts)?;
         for tmp in [snapfile::TMP_NAME, intent::TMP_NAME] {
-            snapfile::remove_if_present(fs.as_ref(), &dir.join(tmp))?;
+            crate::fs::remove_if_present(fs.as_ref(), &dir.join(tmp))?;
         }
         let existed =
             MetaStore::open(fs.as_ref(), &dir, RAFT_META_FILE, RAFT_META_SLOT, false)?.is_some();

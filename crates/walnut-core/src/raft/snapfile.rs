@@ -62,10 +62,10 @@ pub fn write(
     bytes.extend_from_slice(&hcrc.to_le_bytes());
     bytes.extend_from_slice(data);
     let tmp = dir.join(TMP_NAME);
-    remove_if_present(fs, &tmp)?;
+    crate::fs::remove_if_present(fs, &tmp)?;
     // An earlier attempt at the same id that never got committed may remain.
     let name = file_name(id);
-    remove_if_present(fs, &dir.join(&name))?;
+    crate::fs::remove_if_present(fs, &dir.join(&name))?;
     fs.write_file(&tmp, &bytes)
         .ctx(|| format!("writing snapshot {name}"))?;
     fs.rename(&tmp, &dir.join(&name))
@@ -118,7 +118,7 @@ pub fn remove_others(fs: &dyn FileSystem, dir: &Path, keep: Option<u64>) -> Resu
             None => e.name == TMP_NAME,
         };
         if doomed && e.kind == EntryKind::File {
-            remove_if_present(fs, &dir.join(&e.name))?;
+            crate::fs::remove_if_present(fs, &dir.join(&e.name))?;
             removed = true;
         }
     }
@@ -137,14 +137,6 @@ pub fn exists(fs: &dyn FileSystem, dir: &Path, id: u64) -> Result<bool> {
         .ctx(|| "listing the log directory".into())?
         .iter()
         .any(|e| e.name == name && e.kind == EntryKind::File))
-}
-
-pub(super) fn remove_if_present(fs: &dyn FileSystem, path: &Path) -> Result<()> {
-    match fs.remove(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(format!("removing {}", path.display()), e)),
-    }
 }
 
 #[cfg(test)]

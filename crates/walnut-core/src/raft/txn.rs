@@ -284,7 +284,7 @@ impl RaftLog {
             if new.snapshot.as_ref().map(|s| s.file_id) != Some(old.file_id) {
                 // Not synced: a file that comes back after a crash is
                 // unreferenced and removed at the next open.
-                snapfile::remove_if_present(
+                crate::fs::remove_if_present(
                     self.fs.as_ref(),
                     &self.dir.join(snapfile::file_name(old.file_id)),
                 )?;

@@ -209,11 +209,7 @@ pub(crate) const REWRITE_NAME: &str = "truncate.tmp";
 /// A durable copy of `seg`'s entries up to `last`, renamed over `seg`'s file.
 fn rewrite_prefix(sh: &Shared, seg: &Segment, last: u64) -> Result<Arc<Segment>> {
     let tmp = sh.dir.join(REWRITE_NAME);
-    match sh.fs.remove(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("removing a leftover truncation file", e)),
-    }
+    crate::fs::remove_if_present(sh.fs.as_ref(), &tmp)?;
     let file = sh
         .fs
         .create_mapped(&tmp, seg.file_len() as u64)

@@ -215,11 +215,7 @@ pub(crate) fn new_header(shared: &Shared, first: u64) -> Result<SegmentHeader> {
 /// Removes files a previous handle left half-made.
 pub(crate) fn remove_leftovers(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
     for name in [PREPARED_NAME, super::truncate::REWRITE_NAME] {
-        match fs.remove(&dir.join(name)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(format!("removing the leftover {name}"), e)),
-        }
+        crate::fs::remove_if_present(fs, &dir.join(name))?;
     }
     Ok(())
 }
