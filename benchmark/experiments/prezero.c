@@ -4,14 +4,20 @@
 //
 //   cc -O2 -pthread -o /tmp/prezero prezero.c
 //   /tmp/prezero falloc 0   # fallocated, as walnut's segments are
+//   /tmp/prezero sparse 0   # only sized (ftruncate): blocks allocated at
+//                           # write-back instead
 //   /tmp/prezero 4096 0     # written with zeros in 4 KiB pwrites, synced
 //   /tmp/prezero 1048576 0  # ... in 1 MiB pwrites (large folios)
 //   /tmp/prezero 4096 1     # 4 KiB zeros, while a second thread keeps
 //                           # zeroing (and syncing) further 64 MiB files
+//   /tmp/prezero evicted 0  # 4 KiB zeros, then dropped from the page cache:
+//                           # a reused (recycled) segment file that is no
+//                           # longer cached, which faulting in must read
 //   cc -O2 -pthread -DCHUNK=1048576UL -DSTEPS=60 -o /tmp/prezero1m prezero.c
 //                           # the same with 1 MiB per sync (W3's largest)
 //
-// Each step copies 64 KiB into the mapping, drops the pages it covers from
+// The file is mapped and faulted in writable (timed: "faulted in"), then
+// each step copies 64 KiB into the mapping, drops the pages it covers from
 // the page tables and msyncs them, as walnut's sync thread does. Files are
 // created in the current directory and unlinked at once.
 #define _GNU_SOURCE
@@ -81,24 +87,30 @@ static void *keep_zeroing(void *unused) {
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: prezero falloc|<zeroing pwrite size> <0|1: zero more files meanwhile>\n");
+    fprintf(stderr, "usage: prezero falloc|sparse|evicted|<zeroing pwrite size> <0|1: zero more files meanwhile>\n");
     return 2;
   }
   int falloc = !strcmp(argv[1], "falloc");
-  zero_chunk = falloc ? 4096 : strtoul(argv[1], NULL, 10);
+  int sparse = !strcmp(argv[1], "sparse");
+  int evicted = !strcmp(argv[1], "evicted");
+  zero_chunk = falloc || sparse || evicted ? 4096 : strtoul(argv[1], NULL, 10);
   int background = atoi(argv[2]);
   int fd;
   double prepared = now_us();
-  if (falloc) {
+  if (falloc || sparse) {
     fd = temp_file();
-    fallocate(fd, 0, 0, SEGMENT);
+    if (falloc) fallocate(fd, 0, 0, SEGMENT);
+    else ftruncate(fd, SEGMENT);
   } else {
     fd = zeroed_file();
   }
   prepared = now_us() - prepared;
+  if (evicted) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   char *map = mmap(NULL, SEGMENT, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   madvise(map, SEGMENT, MADV_RANDOM); // as a syncing walnut log: page by page
+  double faulted = now_us();
   madvise(map, SEGMENT, MADV_POPULATE_WRITE);
+  faulted = now_us() - faulted;
   pthread_t zeroer;
   if (background) pthread_create(&zeroer, NULL, keep_zeroing, NULL);
   char *record = malloc(CHUNK);
@@ -116,9 +128,9 @@ int main(int argc, char **argv) {
   stop = 1;
   if (background) pthread_join(zeroer, NULL);
   qsort(lat, STEPS, sizeof lat[0], by_value);
-  printf("%s%s: file prepared in %.1f ms; msync mean %.0f p50 %.0f p90 %.0f p99 %.0f us; "
+  printf("%s%s: file prepared in %.1f ms, faulted in in %.1f ms; msync mean %.0f p50 %.0f p90 %.0f p99 %.0f us; "
          "%.0f MiB zeroed meanwhile in %.0f ms\n",
-         argv[1], background ? " + zeroing" : "", prepared / 1e3, sum / STEPS, lat[STEPS / 2], lat[STEPS * 9 / 10],
+         argv[1], background ? " + zeroing" : "", prepared / 1e3, faulted / 1e3, sum / STEPS, lat[STEPS / 2], lat[STEPS * 9 / 10],
          lat[STEPS * 99 / 100], zeroed_mib, elapsed / 1e3);
   return 0;
 }

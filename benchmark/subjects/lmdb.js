@@ -4,6 +4,14 @@
  * `put()` of one event-loop turn into one transaction (its shared-buffer
  * design); `noSync: true` skips the fsync at commit (not durable), the default
  * fsyncs every commit (durable when the `put()` promise resolves).
+ *
+ * The default on Linux is `overlappingSync`, whose README says write promises
+ * resolve when the transaction is committed, with `db.flushed` for durability.
+ * In lmdb 3.5.6 the flush still comes first: `mdb_txn_commit` releases the
+ * write lock, then runs `mdb_env_sync0` and writes the flushed meta page
+ * through its O_DSYNC descriptor before it returns (mdb.c), and the writer
+ * thread marks the transaction committed, which resolves the promises, only
+ * after that (writer.cpp). So `put()` is durable when it resolves.
  */
 const { open: openLmdb } = require('lmdb');
 
