@@ -2,7 +2,8 @@
 //! pages are faulted in a bounded stretch ahead of the writer, segments are
 //! cached for small syncs once the log shows that it syncs, in bulk until
 //! then, and for reading once they are sealed; the blocks ahead of the
-//! writer are allocated while its syncs are small.
+//! writer are allocated while its syncs are small, or below 512 KiB when it
+//! syncs every append on the appending thread.
 
 mod common;
 
@@ -185,7 +186,7 @@ fn read_hints(fs: &Recording) -> Vec<String> {
 fn past_the_first_seal(mib: usize) -> (Arc<Recording>, Wal) {
     let fs = Arc::new(Recording::default());
     let wal = open_in(&fs, SyncPolicy::None, MIB);
-    append_mib(&wal, mib);
+    append_mib(&wal, mib, 1024);
     fs.wait_for(
         "the first segment cached for reading once sealed",
         |h| matches!(h, Hint::Reads { file } if file == FIRST),
@@ -282,21 +283,28 @@ fn allocated_end(fs: &Recording, file: &str) -> usize {
     furthest_end(&fs.hints(), file, Hint::allocated)
 }
 
-fn append_mib(wal: &Wal, mib: usize) {
-    let record = vec![7u8; 1024];
-    for _ in 0..mib * 1024 {
+/// Appends `mib` MiB of records of `len` bytes.
+fn append_mib(wal: &Wal, mib: usize, len: usize) {
+    let record = vec![7u8; len];
+    for _ in 0..mib * MIB / len {
         wal.append(&record).unwrap();
     }
+}
+
+/// Waits until `fs` saw blocks of the first segment allocated past what the
+/// writer has written.
+fn wait_for_allocation_past_the_writer(fs: &Recording, wal: &Wal) {
+    let written = wal.segments()[0].used_bytes as usize;
+    fs.wait_for("blocks allocated past the writer", |h| {
+        matches!(h, Hint::AllocateAhead { file, off, len } if file == FIRST && off + len > written)
+    });
 }
 
 #[test]
 fn a_log_whose_syncs_are_small_has_the_blocks_ahead_of_its_writer_allocated() {
     let (fs, wal) = open(SyncPolicy::Always);
-    append_mib(&wal, 20);
-    let written = wal.segments()[0].used_bytes as usize;
-    fs.wait_for("blocks allocated past the writer", |h| {
-        matches!(h, Hint::AllocateAhead { file, off, len } if file == FIRST && off + len > written)
-    });
+    append_mib(&wal, 20, 1024);
+    wait_for_allocation_past_the_writer(&fs, &wal);
     // The preparer allocates after faulting in; both reach past the writer.
     assert!(
         prefaulted_end(&fs.hints(), FIRST) >= allocated_end(&fs, FIRST),
@@ -307,12 +315,26 @@ fn a_log_whose_syncs_are_small_has_the_blocks_ahead_of_its_writer_allocated() {
 }
 
 #[test]
+fn a_log_that_syncs_every_append_of_64_kib_on_the_appending_thread_has_the_blocks_ahead_allocated()
+{
+    let (fs, wal) = open(SyncPolicy::Always);
+    append_mib(&wal, 20, 64 << 10);
+    wait_for_allocation_past_the_writer(&fs, &wal);
+    wal.close().unwrap();
+}
+
+#[test]
 fn a_log_whose_syncs_are_large_or_that_writes_in_bulk_stops_allocating_ahead() {
-    // Syncs of 1 MiB: allocating would write each block twice for little gain.
-    // A log without syncs caches in bulk after a few MiB and never needs it.
-    for policy in [SyncPolicy::EveryBytes(1 << 20), SyncPolicy::None] {
+    // Syncs of 1 MiB, on the sync thread or on the appending thread: allocating
+    // would write each block twice for no gain. A log without syncs caches in
+    // bulk after a few MiB and never needs it.
+    for (policy, len) in [
+        (SyncPolicy::EveryBytes(1 << 20), 1024),
+        (SyncPolicy::Always, MIB),
+        (SyncPolicy::None, 1024),
+    ] {
         let (fs, wal) = open(policy);
-        append_mib(&wal, 40);
+        append_mib(&wal, 40, len);
         let written = wal.segments()[0].used_bytes as usize;
         fs.wait_for(
             "faulting in past the writer",

@@ -256,20 +256,31 @@ impl Writer {
 }
 
 /// Whether the blocks ahead of the writer are allocated before its syncs
-/// reach them (see [`MappedFile::allocate_ahead`]): for a log whose syncs are
-/// small. Allocating writes the zeros once, and every sync's cache flush then
-/// waits for them as well: that paid for syncs of 4 KiB (85-101 -> 55-65 us)
-/// and cost at 64 KiB per sync (64 writes of 1 KiB in flight: 177-190k ->
-/// 147-161k records/s). A log that writes in bulk syncs rarely and in large
-/// ranges.
+/// reach them (see [`MappedFile::allocate_ahead`]). Allocating writes the
+/// zeros once, and every sync's cache flush then waits for them as well, so
+/// it pays only for some syncs (benchmark/RESULTS.md, alternating runs):
+/// - small ones: syncs of 4 KiB took 85-101 -> 55-65 us;
+/// - those of a log that syncs every append on the appending thread
+///   (`SyncPolicy::Always`), up to [`ALLOCATE_ALWAYS_BELOW`]: 64 KiB records
+///   202 -> 161 us (p50); at 1 MiB nothing was gained;
+/// - not the sync thread's syncs of 64 KiB, which lost: 64 writes of 1 KiB
+///   in flight 177-190k -> 147-161k records/s, and one 64 KiB `write()` at a
+///   time 2.9k -> 2.6k/s. Why syncs of the same size gain on one thread and
+///   lose on the other was not found.
+///
+/// A log that writes in bulk syncs rarely and in large ranges.
 fn allocation_pays(shared: &Shared) -> bool {
+    let avg = shared.sync_bytes.load(Ordering::Relaxed);
     shared.small_syncs.load(Ordering::Relaxed)
-        && shared.sync_bytes.load(Ordering::Relaxed) < ALLOCATE_BELOW
+        && (avg < ALLOCATE_BELOW
+            || shared.opts.sync == SyncPolicy::Always && avg < ALLOCATE_ALWAYS_BELOW)
 }
 
 /// Syncs of fewer bytes than this on average have their blocks allocated
 /// ahead.
 const ALLOCATE_BELOW: u64 = 32 << 10;
+/// ... and so do those of a log that syncs every append, below this.
+const ALLOCATE_ALWAYS_BELOW: u64 = 512 << 10;
 /// How far ahead of the writer blocks are allocated, and how many at a time.
 /// Only a short way: the zeros are written while syncs run, and with a whole
 /// faulted-in stretch (12 MiB) allocated at once, the first thousand writes
