@@ -124,6 +124,40 @@ test('background sync policies make appends durable without being asked', async 
   }
 });
 
+test('readInto copies a record into a buffer from an offset and returns its length', async (t) => {
+  const { wal } = await withWal(t);
+  const records = [Buffer.from('hello'), Buffer.alloc(0), Buffer.alloc(10_000, 7)];
+  const first = wal.appendBatch(records);
+  const target = Buffer.alloc(20_000, 0xaa);
+  for (const [k, r] of records.entries()) {
+    const n = wal.readInto(first + k, target, 100);
+    t.is(n, r.length, `record ${k}: its length`);
+    t.deepEqual(target.subarray(100, 100 + n), r, `record ${k}: its bytes`);
+  }
+  t.is(target[99], 0xaa, 'nothing before the offset is touched');
+  // A Uint8Array that views the middle of a larger buffer.
+  const view = new Uint8Array(target.buffer, target.byteOffset + 5, 10);
+  t.is(wal.readInto(first, view), 5);
+  t.deepEqual(Buffer.from(view.subarray(0, 5)), records[0]);
+  t.is(target[4], 0xaa, 'nothing before the view is touched');
+});
+
+test('readInto refuses a target too small, bad arguments and indexes outside the log, copying nothing', async (t) => {
+  const { wal } = await withWal(t);
+  const i = wal.append(Buffer.alloc(100, 1));
+  const small = Buffer.alloc(150, 0);
+  const tooSmall = t.throws(() => wal.readInto(i, small, 60), { instanceOf: WalInvalidArgumentError });
+  t.regex(tooSmall.message, /100 bytes, more than the 90 after offset 60/);
+  t.true(small.every((b) => b === 0), 'nothing copied');
+  for (const offset of [-1, 151, 1.5, Number.NaN]) {
+    t.throws(() => wal.readInto(i, small, offset), { instanceOf: WalInvalidArgumentError }, `offset ${offset}`);
+  }
+  t.throws(() => wal.readInto(i, [] as unknown as Uint8Array), { instanceOf: WalInvalidArgumentError });
+  t.throws(() => wal.readInto(i + 1, small), { instanceOf: WalOutOfRangeError });
+  wal.closeSync();
+  t.throws(() => wal.readInto(i, small), { instanceOf: WalClosedError });
+});
+
 test('readRange honours the byte budget but returns at least one entry', async (t) => {
   const { wal } = await withWal(t);
   for (let i = 0; i < 10; i++) wal.append(Buffer.alloc(100));

@@ -677,6 +677,41 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     return this.#codec ? this.#codec.decode(data) : (data as T);
   }
 
+  /**
+   * Copies the bytes of the record at `index` into `target`, from `offset`
+   * on, and returns how many there are. Nothing is allocated, so reading
+   * many records, or large ones, into one buffer is faster than
+   * {@link Wal.read}: 1.5-2.5x as fast from 64 KiB up (benchmark/RESULTS.md).
+   * With a codec these are the encoded bytes.
+   * @param index a log index in `[firstIndex, lastIndex]`
+   * @param target where the bytes go
+   * @param offset where in `target` the first byte goes (default 0)
+   * @returns the record's length in bytes
+   * @throws {@link WalInvalidArgumentError} when the record does not fit in
+   * `target` after `offset` (nothing is copied; the message gives its length)
+   * @throws {@link WalOutOfRangeError} outside the log
+   * @example
+   * ```ts
+   * const buf = Buffer.allocUnsafe(1 << 20);
+   * const n = wal.readInto(7, buf);
+   * consume(buf.subarray(0, n));
+   * ```
+   */
+  readInto(index: number, target: Uint8Array, offset = 0): number {
+    this.#checkOpen();
+    checkIndex(index);
+    if (!(target instanceof Uint8Array)) throw new WalInvalidArgumentError('target must be a Uint8Array');
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > target.byteLength) {
+      throw new WalInvalidArgumentError(`offset must be an integer in [0, ${target.byteLength}], got ${String(offset)}`);
+    }
+    const n = call(() => raw.walReadIntoRaw(this.#raw, index, target, offset));
+    const room = target.byteLength - offset;
+    if (n > room) {
+      throw new WalInvalidArgumentError(`record ${index} is ${n} bytes, more than the ${room} after offset ${offset}`);
+    }
+    return n;
+  }
+
   // A copy of the record at `index` (see SLAB).
   #readBytes(index: number): Buffer {
     slabRoom();
