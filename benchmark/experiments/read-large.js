@@ -13,22 +13,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { Wal } = require('../lib/walnut');
+const { positions } = require('../workloads/w8-read');
 
 const size = Number(process.argv[2] ?? 65536);
 const records = Math.floor((256 << 20) / size);
 const reads = Math.min(records, 20_000);
-
-function positions() {
-  const pos = new Uint32Array(reads);
-  let x = 0x2545f491;
-  for (let i = 0; i < reads; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    pos[i] = ((x >>> 0) % records) + 1;
-  }
-  return pos;
-}
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walnut-read-large-'));
 const wal = Wal.openSync(dir);
@@ -38,7 +27,7 @@ try {
   for (let done = 0; done < records; done += per) {
     wal.appendBatch(new Array(Math.min(per, records - done)).fill(record));
   }
-  const pos = positions();
+  const pos = positions(reads, records); // W8's own sequence
   const target = Buffer.allocUnsafe(size);
   const ways = {
     'read()': (i) => wal.read(i).length,
@@ -49,7 +38,7 @@ try {
     for (const [name, read] of Object.entries(ways)) {
       let bytes = 0;
       const t0 = performance.now();
-      for (let k = 0; k < reads; k++) bytes += read(pos[k]);
+      for (let k = 0; k < reads; k++) bytes += read(pos[k] + 1);
       const us = ((performance.now() - t0) * 1e3) / reads;
       if (bytes !== reads * size) throw new Error(`${name} read ${bytes} bytes`);
       best[name] = Math.min(best[name] ?? Infinity, us);

@@ -217,4 +217,4 @@ function cells(plan) {
   return out;
 }
 
-module.exports = { id: 'W8', title: 'reads: sequential scan, random read(i), tail wake-up', cells };
+module.exports = { id: 'W8', title: 'reads: sequential scan, random read(i), tail wake-up', cells, positions };
