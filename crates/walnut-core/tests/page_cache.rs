@@ -47,10 +47,7 @@ fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
 /// Appends `mib` MiB of 1 KiB records and returns how far beyond the end of
 /// the written frames the preparer was asked to fault in.
 fn ahead_after(fs: &Recording, wal: &Wal, mib: usize) -> usize {
-    let record = vec![7u8; 1024];
-    for _ in 0..mib * 1024 {
-        wal.append(&record).unwrap();
-    }
+    append_mib(wal, mib, 1024);
     let written = wal.segments()[0].used_bytes as usize;
     fs.wait_for(
         "faulting in past the writer",
