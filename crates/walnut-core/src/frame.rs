@@ -44,6 +44,11 @@ pub const fn frame_len(payload_len: usize) -> usize {
     align(HEADER_LEN + payload_len)
 }
 
+/// The zero bytes that follow a payload of `payload_len` to the next frame.
+pub const fn pad_len(payload_len: usize) -> usize {
+    frame_len(payload_len) - HEADER_LEN - payload_len
+}
+
 /// The decoded fixed part of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FrameHeader {
@@ -121,7 +126,7 @@ pub fn seed(salt: u64) -> u32 {
 /// CRC of an encoded header (its crc field excluded), the payload, and the
 /// zero padding that follows it.
 pub fn checksum(seed: u32, header: &[u8], payload: &[u8]) -> u32 {
-    let pad = frame_len(payload.len()) - HEADER_LEN - payload.len();
+    let pad = pad_len(payload.len());
     Crc32c::resume(seed)
         .update(&header[0..4])
         .update(&header[8..HEADER_LEN])

@@ -112,6 +112,15 @@ impl Region {
         }
     }
 
+    /// Copies `parts`, back to back, into the region at `off`.
+    pub fn write_parts(&self, off: usize, parts: &[std::io::IoSlice<'_>]) {
+        let mut at = off;
+        for part in parts {
+            self.write(at, part);
+            at += part.len();
+        }
+    }
+
     /// Sets `len` bytes at `off` to zero.
     pub fn zero(&self, off: usize, len: usize) {
         self.check(off, len);

@@ -3,7 +3,8 @@
 //! cached for small syncs once the log shows that it syncs, in bulk until
 //! then, and for reading once they are sealed; the blocks ahead of the
 //! writer are allocated while its syncs are small, or below 512 KiB when it
-//! syncs every append on the appending thread.
+//! syncs every append on the appending thread; appends of 512 KiB or more,
+//! which go to the file with write calls, have nothing done ahead.
 
 mod common;
 
@@ -47,7 +48,7 @@ fn prefaulted_end(hints: &[Hint], file: &str) -> usize {
 /// Appends `mib` MiB of 1 KiB records and returns how far beyond the end of
 /// the written frames the preparer was asked to fault in.
 fn ahead_after(fs: &Recording, wal: &Wal, mib: usize) -> usize {
-    append_mib(wal, mib, 1024);
+    append_mib(wal, mib, &[1024]);
     let written = wal.segments()[0].used_bytes as usize;
     fs.wait_for(
         "faulting in past the writer",
@@ -183,7 +184,7 @@ fn read_hints(fs: &Recording) -> Vec<String> {
 fn past_the_first_seal(mib: usize) -> (Arc<Recording>, Wal) {
     let fs = Arc::new(Recording::default());
     let wal = open_in(&fs, SyncPolicy::None, MIB);
-    append_mib(&wal, mib, 1024);
+    append_mib(&wal, mib, &[1024]);
     fs.wait_for(
         "the first segment cached for reading once sealed",
         |h| matches!(h, Hint::Reads { file } if file == FIRST),
@@ -280,11 +281,16 @@ fn allocated_end(fs: &Recording, file: &str) -> usize {
     furthest_end(&fs.hints(), file, Hint::allocated)
 }
 
-/// Appends `mib` MiB of records of `len` bytes.
-fn append_mib(wal: &Wal, mib: usize, len: usize) {
-    let record = vec![7u8; len];
-    for _ in 0..mib * MIB / len {
-        wal.append(&record).unwrap();
+/// Appends `mib` MiB of records of the lengths `lens`, in turn.
+fn append_mib(wal: &Wal, mib: usize, lens: &[usize]) {
+    let records: Vec<Vec<u8>> = lens.iter().map(|&len| vec![7u8; len]).collect();
+    let mut appended = 0;
+    for record in records.iter().cycle() {
+        if appended >= mib * MIB {
+            break;
+        }
+        wal.append(record).unwrap();
+        appended += record.len();
     }
 }
 
@@ -300,7 +306,7 @@ fn wait_for_allocation_past_the_writer(fs: &Recording, wal: &Wal) {
 #[test]
 fn a_log_whose_syncs_are_small_has_the_blocks_ahead_of_its_writer_allocated() {
     let (fs, wal) = open(SyncPolicy::Always);
-    append_mib(&wal, 20, 1024);
+    append_mib(&wal, 20, &[1024]);
     wait_for_allocation_past_the_writer(&fs, &wal);
     // The preparer allocates after faulting in; both reach past the writer.
     assert!(
@@ -315,23 +321,26 @@ fn a_log_whose_syncs_are_small_has_the_blocks_ahead_of_its_writer_allocated() {
 fn a_log_that_syncs_every_append_of_64_kib_on_the_appending_thread_has_the_blocks_ahead_allocated()
 {
     let (fs, wal) = open(SyncPolicy::Always);
-    append_mib(&wal, 20, 64 << 10);
+    append_mib(&wal, 20, &[64 << 10]);
     wait_for_allocation_past_the_writer(&fs, &wal);
     wal.close().unwrap();
 }
 
 #[test]
 fn a_log_whose_syncs_are_large_or_that_writes_in_bulk_stops_allocating_ahead() {
-    // Syncs of 1 MiB, on the sync thread or on the appending thread: allocating
-    // would write each block twice for no gain. A log without syncs caches in
-    // bulk after a few MiB and never needs it.
-    for (policy, len) in [
-        (SyncPolicy::EveryBytes(1 << 20), 1024),
-        (SyncPolicy::Always, MIB),
-        (SyncPolicy::None, 1024),
+    // Syncs of 1 MiB on the sync thread, or of over 512 KiB on average on the
+    // appending thread: allocating would write each block twice for no gain.
+    // (Records of 1 MiB go to the file with write calls, those of 256 KiB
+    // through the mapping; the last one appended is of 256 KiB, so the
+    // preparer faults in past the writer.) A log without syncs caches in bulk
+    // after a few MiB and never needs it.
+    for (policy, lens) in [
+        (SyncPolicy::EveryBytes(1 << 20), &[1024][..]),
+        (SyncPolicy::Always, &[MIB, 256 << 10][..]),
+        (SyncPolicy::None, &[1024][..]),
     ] {
         let (fs, wal) = open(policy);
-        append_mib(&wal, 40, len);
+        append_mib(&wal, 40, lens);
         let written = wal.segments()[0].used_bytes as usize;
         fs.wait_for(
             "faulting in past the writer",
@@ -341,6 +350,38 @@ fn a_log_whose_syncs_are_large_or_that_writes_in_bulk_stops_allocating_ahead() {
         assert!(
             allocated <= 16 * MIB,
             "{policy:?}: blocks allocated up to {allocated} bytes, after {written} written"
+        );
+        wal.close().unwrap();
+    }
+}
+
+#[test]
+fn appends_that_go_to_the_file_have_nothing_faulted_in_or_allocated_ahead() {
+    for policy in [SyncPolicy::None, SyncPolicy::Always] {
+        let (fs, wal) = open(policy);
+        // Records of 1 MiB, then one of 1 KiB through the mapping: the
+        // preparer faults in past the writer for it, after any earlier job.
+        append_mib(&wal, 40, &[MIB]);
+        let before_last = wal.segments()[0].used_bytes as usize;
+        wal.append(&[7u8; 1024]).unwrap();
+        fs.wait_for(
+            "faulting in past the writer",
+            |h| matches!(h, Hint::Prefault { file, off, .. } if file == FIRST && *off >= before_last),
+        );
+        let hints = fs.hints();
+        // What the log faulted in when it opened is all, until the last append.
+        let early: Vec<_> = hints
+            .iter()
+            .filter(|h| matches!(h, Hint::Prefault { file, off, len } if file == FIRST && *off < before_last && off + len > 13 * MIB))
+            .collect();
+        assert!(
+            early.is_empty(),
+            "{policy:?}: faulted in ahead of 1 MiB appends: {early:?}"
+        );
+        let allocated = allocated_end(&fs, FIRST);
+        assert!(
+            allocated <= 13 * MIB,
+            "{policy:?}: blocks allocated up to {allocated} bytes ahead of 1 MiB appends"
         );
         wal.close().unwrap();
     }

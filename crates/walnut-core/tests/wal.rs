@@ -378,6 +378,107 @@ fn a_failed_sync_poisons_the_handle_and_reopen_recovers() {
     assert_eq!(wal.read(1).unwrap().data, b"durable");
 }
 
+/// Options for appends of up to 1 MiB, which go to the file with write calls
+/// from 512 KiB of frames on.
+fn large() -> Options {
+    Options {
+        segment_size: 8 << 20,
+        max_record_size: 1 << 20,
+        prefault: false,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn appends_of_512_kib_or_more_are_one_write_call_and_read_back_like_small_ones() {
+    for (kind, place) in places() {
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        if let Some(mem) = &place.mem {
+            let writes = writes.clone();
+            mem.on_op(Some(std::sync::Arc::new(move |_, rec| {
+                if rec.op == FaultOp::Write {
+                    writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })));
+        }
+        let wal = place.open(large()).unwrap();
+        // Odd lengths, so frames end in padding; 600 records are 1,800 parts,
+        // more than one call takes on Linux.
+        let many: Vec<Vec<u8>> = (1..=600).map(|i| payload(i, 1001)).collect();
+        let few: Vec<Vec<u8>> = (601..=603).map(|i| payload(i, 200 << 10)).collect();
+        let mut expected = Vec::new();
+        assert_eq!(wal.append(&payload(0, 13)).unwrap(), 1, "{kind}");
+        expected.push(payload(0, 13));
+        assert_eq!(wal.append_batch(&many).unwrap(), 2, "{kind}");
+        expected.extend(many);
+        assert_eq!(wal.append(&payload(9, 700 << 10)).unwrap(), 602, "{kind}");
+        expected.push(payload(9, 700 << 10));
+        assert_eq!(wal.append(&payload(7, 77)).unwrap(), 603, "{kind}");
+        expected.push(payload(7, 77));
+        assert_eq!(wal.append_batch(&few).unwrap(), 604, "{kind}");
+        expected.extend(few);
+        if place.mem.is_some() {
+            assert_eq!(
+                writes.load(std::sync::atomic::Ordering::Relaxed),
+                3,
+                "{kind}: the two large batches and the large record, nothing else"
+            );
+        }
+        let check = |wal: &walnut_core::Wal, when: &str| {
+            assert_eq!(wal.last_index(), expected.len() as u64, "{kind} {when}");
+            for (k, want) in expected.iter().enumerate() {
+                let i = k as u64 + 1;
+                assert_eq!(&wal.read(i).unwrap().data, want, "{kind} {when}: index {i}");
+            }
+        };
+        check(&wal, "as written");
+        wal.sync().unwrap();
+        let place = match place.mem {
+            Some(_) => place.crashed(),
+            None => {
+                wal.close().unwrap();
+                place
+            }
+        };
+        let wal = place.open(large()).unwrap();
+        check(&wal, "after reopen");
+    }
+}
+
+#[test]
+fn a_failed_write_call_is_an_error_and_leaves_nothing_that_a_crash_could_bring_back() {
+    let place = Place::memory();
+    let wal = place.open(large()).unwrap();
+    wal.append(b"before").unwrap();
+    place.mem.as_ref().unwrap().inject(MemoryFsFault {
+        op: FaultOp::Write,
+        errno: 5,
+        times: Some(1),
+    });
+    // The in-memory file system keeps the bytes of a failed write: the worst
+    // case, a call that failed after copying.
+    let doomed: Vec<Vec<u8>> = (2..=4).map(|i| payload(i, 200 << 10)).collect();
+    assert!(matches!(wal.append_batch(&doomed), Err(Error::Io { .. })));
+    assert_eq!(
+        wal.last_index(),
+        1,
+        "nothing of the failed batch is published"
+    );
+    // Exactly as long as the first doomed frame: the next one would start
+    // right behind it.
+    assert_eq!(wal.append(&payload(20, 200 << 10)).unwrap(), 2);
+    wal.sync().unwrap();
+    // The kernel may write any dirty page back before the power goes.
+    let after = place.crashed_with(|_, _| walnut_core::fs::PageFate::Kept);
+    let wal = after.open(large()).unwrap();
+    assert_eq!(
+        wal.last_index(),
+        2,
+        "frames of the failed batch came back after the crash"
+    );
+    assert_eq!(wal.read(2).unwrap().data, payload(20, 200 << 10));
+}
+
 #[test]
 fn a_full_disk_at_rotation_is_a_no_space_error_and_appends_resume_later() {
     let place = Place::memory();

@@ -39,6 +39,9 @@ pub const PAGE: usize = 4096;
 pub enum FaultOp {
     /// `MappedFile::sync` (msync/fdatasync).
     Sync,
+    /// `MappedFile::write_parts` (a write call). A failed one still leaves
+    /// its bytes in the file, the worst case for the caller.
+    Write,
     /// `create_mapped` (file creation and preallocation).
     Create,
     /// `write_file`.
@@ -155,6 +158,17 @@ impl MemFile {
 impl MappedFile for MemFile {
     fn region(&self) -> &Region {
         &self.region
+    }
+
+    fn write_parts(&self, off: usize, parts: &[io::IoSlice<'_>]) -> io::Result<()> {
+        self.region.write_parts(off, parts);
+        match self.fs.upgrade() {
+            Some(fs) => {
+                let result = check_fault(&fs, FaultOp::Write);
+                finish(&fs, FaultOp::Write, &self.path.lock().clone(), result)
+            }
+            None => Ok(()),
+        }
     }
 
     fn sync(&self, off: usize, len: usize) -> io::Result<()> {

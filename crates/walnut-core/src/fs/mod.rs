@@ -49,6 +49,16 @@ pub trait MappedFile: Send + Sync {
     /// Makes `len` bytes at `off` durable (msync(MS_SYNC) or equivalent).
     /// A failure means the bytes may be lost; callers must not retry.
     fn sync(&self, off: usize, len: usize) -> io::Result<()>;
+    /// Copies `parts`, back to back, into the file at `off`, as one write
+    /// call where the system has one (large appends: a call that covers a
+    /// page the page cache does not hold yet spares the kernel zeroing it,
+    /// which a store through the mapping makes it do). The bytes must lie
+    /// beyond what readers may see. After an error any of them may or may
+    /// not be in the file.
+    fn write_parts(&self, off: usize, parts: &[io::IoSlice<'_>]) -> io::Result<()> {
+        self.region().write_parts(off, parts);
+        Ok(())
+    }
     /// Faults in the pages of `len` bytes at `off` ahead of use, so the writer
     /// does not pay for page faults on the hot path. Best effort.
     fn prefault(&self, _off: usize, _len: usize) {}

@@ -117,6 +117,16 @@ impl MappedFile for OsMapped {
         self.map.guard.failed()
     }
 
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn write_parts(&self, off: usize, parts: &[io::IoSlice<'_>]) -> io::Result<()> {
+        // A write call would extend a file that another process shrank.
+        if self.map.guard.failed() {
+            return Err(shrunk());
+        }
+        let mut parts = parts.to_vec();
+        sys::write_parts(&self.map.file, off as u64, &mut parts)
+    }
+
     fn prefault(&self, off: usize, len: usize) {
         // Faulting pages in writable now keeps page faults off the append path.
         // Older kernels lack MADV_POPULATE_WRITE; then the writer faults lazily.

@@ -226,12 +226,16 @@ impl Segment {
         let raw = frame::seal_header(self.seed, header, payload);
         self.region.write(off, &raw);
         self.region.write(off + frame::HEADER_LEN, payload);
-        let end = off + frame::frame_len(payload.len());
         // The space is normally zero already; garbage left by a crash beyond
         // the recovered end must not end up inside a checksummed frame.
         let pad_start = off + frame::HEADER_LEN + payload.len();
-        self.region.zero(pad_start, end - pad_start);
-        end
+        self.region.zero(pad_start, frame::pad_len(payload.len()));
+        off + frame::frame_len(payload.len())
+    }
+
+    /// The bytes of a frame header for `payload`, checksum included.
+    pub fn seal_header(&self, header: FrameHeader, payload: &[u8]) -> [u8; frame::HEADER_LEN] {
+        frame::seal_header(self.seed, header, payload)
     }
 
     /// Records the offset of the `i`-th entry of a batch being written.

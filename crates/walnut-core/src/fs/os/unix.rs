@@ -66,6 +66,30 @@ pub(super) fn write_back(file: &File, off: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `parts` back to back at `off`, however many calls it takes.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(super) fn write_parts(
+    file: &File,
+    off: u64,
+    mut parts: &mut [io::IoSlice<'_>],
+) -> io::Result<()> {
+    // Linux takes at most this many parts per call (IOV_MAX).
+    const MAX_PARTS: usize = 1024;
+    let mut off = off;
+    while !parts.is_empty() {
+        let n = parts.len().min(MAX_PARTS);
+        let written = match rustix::io::pwritev(file, &parts[..n], off) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(w) => w,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        off += written as u64;
+        io::IoSlice::advance_slices(&mut parts, written);
+    }
+    Ok(())
+}
+
 pub(super) fn rename(from: &Path, to: &Path) -> io::Result<()> {
     fs::rename(from, to)
 }
