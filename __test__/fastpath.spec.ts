@@ -1,10 +1,12 @@
 // The hot paths the Wal takes for speed (crates/walnut-node/src/fast.rs):
 // reads into a shared slab or natively by size, batches packed
 // or handed over as an array by record size, and group commit deferred to the
-// end of the current burst of JavaScript. Each must behave exactly like the
+// end of the current burst of JavaScript, and appends of 512 KiB or more
+// written to the file with one call instead of through the mapping
+// (crates/walnut-core/src/wal/writer.rs). Each must behave exactly like the
 // plain path it replaces.
 import test from 'ava';
-import { Wal, WalRecordTooLargeError } from '../src';
+import { Wal, WalInvalidArgumentError, WalRecordTooLargeError } from '../src';
 import { tempDir } from './helpers';
 
 // src/wal.ts: records are read into 64 KiB slabs, replaced with less than 16 KiB left.
@@ -62,6 +64,39 @@ test('appendBatch() stores small and large records alike, whichever way they rea
   t.is(wal.read(c + 1).toString(), 'text');
   t.deepEqual(wal.read(c + 2), mixed[2]);
   t.deepEqual([...wal.read(c + 3)], [1, 2, 3]);
+});
+
+test('appends of 512 KiB or more, written with one call, read back like the others, also after reopen', async (t) => {
+  const { dir, cleanup } = tempDir('fastpath');
+  t.teardown(cleanup);
+  const options = { segmentSize: 8 << 20, maxRecordSize: 1 << 20 };
+  const wal = await Wal.open(dir, options);
+  const batch = Array.from({ length: 600 }, (_, k) => record(1001, k)); // 600 KiB of frames
+  const big = record(700 * 1024 + 3, 9);
+  const written = [record(13, 1), ...batch, big, record(77, 2)];
+  wal.append(written[0]);
+  wal.appendBatch(batch);
+  wal.append(big);
+  wal.append(written[written.length - 1]);
+  const check = (w: Wal, when: string) => {
+    t.is(w.lastIndex, written.length, when);
+    written.forEach((r, k) => t.true(w.read(k + 1).equals(r), `${when}: index ${k + 1}`));
+  };
+  check(wal, 'as written');
+  await wal.close();
+  const again = await Wal.open(dir, options);
+  t.teardown(() => again.closeSync());
+  check(again, 'after reopen');
+});
+
+test('a batch with a value that is neither bytes nor a string names its position and stores nothing', async (t) => {
+  const wal = await openWal(t);
+  wal.append('before');
+  const err = t.throws(() => wal.appendBatch(['a', 42 as unknown as string, 'c']), {
+    instanceOf: WalInvalidArgumentError,
+  });
+  t.regex(err.message, /items\[1\]/);
+  t.is(wal.lastIndex, 1);
 });
 
 test('a large-record batch that cannot fit is refused whole, and the log is unchanged', async (t) => {

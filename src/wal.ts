@@ -546,14 +546,19 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     if (!Array.isArray(items) || items.length === 0) {
       throw new WalInvalidArgumentError('items must be a non-empty array');
     }
-    return this.#appendEncoded(items.map((item, k) => this.#encode(item, `items[${k}]`)));
+    return this.#appendEncoded(items.map((item, k) => this.#encode(item, k)));
   }
 
-  // The record bytes of a value: the codec's output, strings as UTF-8.
-  #encode(value: Input<T>, what: string): Uint8Array {
+  // The record bytes of a value: the codec's output, strings as UTF-8. `at` is
+  // the value's position in a batch, named only in the error: building the
+  // name for every record held batches of 1024 records of 16 B to 3.8-5.4M
+  // records/s, against 5.7-6.6M without (alternating runs).
+  #encode(value: Input<T>, at?: number): Uint8Array {
     const item = this.#codec ? this.#codec.encode(value as T) : (value as RecordData);
     const b = typeof item === 'string' ? Buffer.from(item) : item;
-    if (!(b instanceof Uint8Array)) throw new WalInvalidArgumentError(`${what} must be a Uint8Array or a string`);
+    if (!(b instanceof Uint8Array)) {
+      throw new WalInvalidArgumentError(`${at === undefined ? 'data' : `items[${at}]`} must be a Uint8Array or a string`);
+    }
     return b;
   }
 
@@ -855,7 +860,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   begin(options: TransactionOptions = {}): Transaction<Input<T>> {
     this.#checkOpen();
     return new Transaction<Input<T>>(
-      (value) => Buffer.from(this.#encode(value, 'data')),
+      (value) => Buffer.from(this.#encode(value)),
       (records) => this.#appendEncoded(records),
       options,
     );
