@@ -13,3 +13,12 @@ export function call<T>(f: () => T): T {
     throw fromNative(err);
   }
 }
+
+/** Awaits `p`, rethrowing native errors as their `WalError` subclass. @internal */
+export async function settle<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw fromNative(err);
+  }
+}

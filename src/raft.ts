@@ -3,7 +3,8 @@
  * of etcd-raft's `Storage` plus one crash-atomic `save`.
  * @module
  */
-import { fromNative, WalClosedError, WalInvalidArgumentError } from './errors';
+import { call, settle } from './call';
+import { WalClosedError, WalInvalidArgumentError } from './errors';
 import { native, type NativeRaftStorage } from './native';
 import { toNative, type RecoveryMode } from './options';
 
@@ -171,22 +172,6 @@ export interface RaftEntriesOptions {
 
 const TYPES: readonly RaftEntryType[] = ['normal', 'confChange', 'confChangeV2'];
 const OPTION_KEYS = new Set(['segmentSize', 'maxRecordSize', 'recovery', 'prefault']);
-
-function call<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
-
-async function settle<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    throw fromNative(err);
-  }
-}
 
 function safe(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {

@@ -12,7 +12,7 @@ import {
 } from './errors';
 import { EventEmitter } from 'node:events';
 import diagnostics from 'node:diagnostics_channel';
-import { call } from './call';
+import { call, settle } from './call';
 import { resolveCodec, type Codec, type CodecOption } from './codec';
 import { native, raw, type NativeOptions, type NativeWal, type SyncNote, type WalRawHandle } from './native';
 import { toNative, type WalOptions } from './options';
@@ -345,11 +345,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   static async open<V = unknown>(dir: string, options: WalOptions & { codec: 'json' | Codec<V> }): Promise<Wal<V>>;
   static async open<V>(dir: string, options: WalOptions & { codec?: CodecOption<V> } = {}): Promise<Wal<V>> {
     const { opts, codec } = Wal.#prepare<V>(dir, options);
-    try {
-      return new Wal<V>(await native.NativeWal.open(dir, opts, options.storage?.native), dir, opts, codec);
-    } catch (err) {
-      throw fromNative(err);
-    }
+    return new Wal<V>(await settle(native.NativeWal.open(dir, opts, options.storage?.native)), dir, opts, codec);
   }
 
   /**
@@ -655,11 +651,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   async commit(index: number): Promise<void> {
     this.#checkOpen();
     checkIndex(index);
-    try {
-      await this.#native.commit(index);
-    } catch (err) {
-      throw fromNative(err);
-    }
+    await settle(this.#native.commit(index));
     this.#notifyChange();
   }
 
@@ -930,11 +922,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
    */
   async backup(dest: string): Promise<number> {
     this.#checkOpen();
-    try {
-      return await this.#native.backup(dest);
-    } catch (err) {
-      throw fromNative(err);
-    }
+    return settle(this.#native.backup(dest));
   }
 
   /**
