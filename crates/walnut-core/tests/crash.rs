@@ -97,6 +97,46 @@ fn atomic_batches_survive_whole_or_not_at_all() {
 }
 
 #[test]
+fn appends_of_512_kib_or_more_written_with_one_call_survive_like_small_ones() {
+    // Such appends reach the file with a write call (`MappedFile::write_parts`,
+    // an operation of its own here, so a crash lands between it and the next
+    // sync too), not through the mapping.
+    for (name, sync, seed) in [
+        ("large/always", SyncPolicy::Always, 12),
+        ("large/none", SyncPolicy::None, 13),
+    ] {
+        let o = Options {
+            segment_size: 2 << 20,
+            max_record_size: 640 << 10,
+            ..lab_options(sync)
+        };
+        run_lab(name, o, seed, |d| {
+            for _ in 0..n(6) {
+                match d.rng.range(0, 3) {
+                    0 => {
+                        let l = d.rng.range(520 << 10, 640 << 10) as usize;
+                        d.append(l);
+                    }
+                    1 => {
+                        let lens: Vec<usize> = (0..3)
+                            .map(|_| d.rng.range(175 << 10, 200 << 10) as usize)
+                            .collect();
+                        d.append_batch(&lens);
+                    }
+                    _ => {
+                        let l = len(d);
+                        d.append(l);
+                    }
+                }
+                if d.rng.one_in(3) {
+                    d.sync();
+                }
+            }
+        });
+    }
+}
+
+#[test]
 fn rotation_through_many_tiny_segments() {
     run_lab("rotation", lab_options(SyncPolicy::None), 6, |d| {
         for _ in 0..n(110) {

@@ -162,10 +162,13 @@ impl MappedFile for MemFile {
 
     fn write_parts(&self, off: usize, parts: &[io::IoSlice<'_>]) -> io::Result<()> {
         self.region.write_parts(off, parts);
+        // The path is copied out first: the hook snapshots every file, and
+        // locks each one's path to do so.
+        let path = self.path.lock().clone();
         match self.fs.upgrade() {
             Some(fs) => {
                 let result = check_fault(&fs, FaultOp::Write);
-                finish(&fs, FaultOp::Write, &self.path.lock().clone(), result)
+                finish(&fs, FaultOp::Write, &path, result)
             }
             None => Ok(()),
         }
