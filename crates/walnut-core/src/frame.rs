@@ -22,6 +22,7 @@
 //! bytes) from damage to acknowledged data (a later valid frame attests to them).
 
 use crate::crc::{crc32c, Crc32c};
+use std::io::IoSlice;
 
 /// Bytes in a frame header.
 pub const HEADER_LEN: usize = 32;
@@ -47,6 +48,17 @@ pub const fn frame_len(payload_len: usize) -> usize {
 /// The zero bytes that follow a payload of `payload_len` to the next frame.
 pub const fn pad_len(payload_len: usize) -> usize {
     frame_len(payload_len) - HEADER_LEN - payload_len
+}
+
+/// The bytes of a frame in order: its sealed header, its payload and the zero
+/// padding to the next frame.
+pub fn parts<'a>(header: &'a [u8; HEADER_LEN], payload: &'a [u8]) -> [IoSlice<'a>; 3] {
+    const ZEROS: [u8; ALIGN] = [0; ALIGN];
+    [
+        IoSlice::new(header),
+        IoSlice::new(payload),
+        IoSlice::new(&ZEROS[..pad_len(payload.len())]),
+    ]
 }
 
 /// The decoded fixed part of a frame.

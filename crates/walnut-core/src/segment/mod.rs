@@ -224,12 +224,10 @@ impl Segment {
     /// Writes one frame at `off` (writer only, beyond the published end).
     pub fn write_frame(&self, off: usize, header: FrameHeader, payload: &[u8]) -> usize {
         let raw = frame::seal_header(self.seed, header, payload);
-        self.region.write(off, &raw);
-        self.region.write(off + frame::HEADER_LEN, payload);
-        // The space is normally zero already; garbage left by a crash beyond
-        // the recovered end must not end up inside a checksummed frame.
-        let pad_start = off + frame::HEADER_LEN + payload.len();
-        self.region.zero(pad_start, frame::pad_len(payload.len()));
+        // The padding is written too: the space is normally zero already, but
+        // garbage left by a crash beyond the recovered end must not end up
+        // inside a checksummed frame.
+        self.region.write_parts(off, &frame::parts(&raw, payload));
         off + frame::frame_len(payload.len())
     }
 

@@ -166,7 +166,6 @@ impl<'w> BatchWriter<'w> {
     /// Writes the frames of `items` (plain payloads) with one call to the
     /// file instead of stores through the mapping (see [`WRITE_CALL_FROM`]).
     fn write_to_file<'a>(&mut self, items: impl Iterator<Item = EntryRef<'a>>) -> Result<()> {
-        const ZEROS: [u8; frame::ALIGN] = [0; frame::ALIGN];
         let mut heads = Vec::with_capacity(self.n);
         let mut payloads = Vec::with_capacity(self.n);
         for e in items {
@@ -177,12 +176,7 @@ impl<'w> BatchWriter<'w> {
         }
         let mut parts = Vec::with_capacity(3 * self.n);
         for (head, data) in heads.iter().zip(&payloads) {
-            parts.push(std::io::IoSlice::new(head));
-            parts.push(std::io::IoSlice::new(data));
-            let pad = frame::pad_len(data.len());
-            if pad > 0 {
-                parts.push(std::io::IoSlice::new(&ZEROS[..pad]));
-            }
+            parts.extend(frame::parts(head, data));
         }
         if let Err(e) = self.seg.file().write_parts(self.start, &parts) {
             // Whatever reached the file must not outlive the failure: the next
