@@ -7,6 +7,7 @@ import { call, settle } from './call';
 import { WalClosedError, WalInvalidArgumentError } from './errors';
 import { native, type NativeRaftStorage } from './native';
 import { toNative, type RecoveryMode } from './options';
+import { view } from './view';
 
 // Node 20 has no Symbol.asyncDispose yet; this is the symbol Node 22+ uses.
 (Symbol as { asyncDispose?: symbol }).asyncDispose ??= Symbol.for('nodejs.asyncDispose');
@@ -311,7 +312,7 @@ export class RaftStorage implements AsyncDisposable {
         index: packed.first + k,
         term: packed.terms[k],
         type: TYPES[packed.types[k]] ?? 'normal',
-        data: packed.data.subarray(at, at + len),
+        data: view(packed.data, at, len),
       };
       at += len;
     }

@@ -17,6 +17,7 @@ import { resolveCodec, type Codec, type CodecOption } from './codec';
 import { native, raw, type NativeOptions, type NativeWal, type SyncNote, type WalRawHandle } from './native';
 import { toNative, type WalOptions } from './options';
 import { Transaction, type TransactionOptions } from './transaction';
+import { view } from './view';
 
 /**
  * `node:diagnostics_channel` channels walnut publishes to. Publishing costs
@@ -719,7 +720,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       throw fromNative(err);
     }
     if (n > SLAB - slabAt) return call(() => this.#native.read(index));
-    const out = slab.subarray(slabAt, slabAt + n);
+    const out = view(slab, slabAt, n);
     slabAt = (slabAt + n + 7) & ~7;
     return out;
   }
@@ -738,7 +739,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     const out = new Array<Entry<T>>(n);
     const codec = this.#codec;
     for (let k = 0; k < n; k++) {
-      const data = slab.subarray(slabAt, slabAt + LENGTHS[k]);
+      const data = view(slab, slabAt, LENGTHS[k]);
       slabAt = (slabAt + LENGTHS[k] + 7) & ~7;
       out[k] = { index: lo + k, data: codec ? codec.decode(data) : (data as T) };
     }
