@@ -6,7 +6,9 @@
 // (crates/walnut-core/src/wal/writer.rs). Each must behave exactly like the
 // plain path it replaces.
 import test from 'ava';
-import { Wal, WalInvalidArgumentError, WalRecordTooLargeError } from '../src';
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { RaftStorage, Wal, WalInvalidArgumentError, WalRecordTooLargeError } from '../src';
 import { tempDir } from './helpers';
 
 // src/wal.ts: records are read into 64 KiB slabs, replaced with less than 16 KiB left.
@@ -142,3 +144,66 @@ test('entries() and tail() copy chunks of records into the slab, and records too
   // Entries yielded first are still intact after the slabs were replaced.
   t.deepEqual(seen[1].data, written[1]);
 });
+
+// src/view.ts: views of the slab are made without Buffer#subarray.
+test('records read from the slab are Buffers in every way a caller can see', async (t) => {
+  const wal = await openWal(t);
+  wal.appendBatch([record(10, 1), record(1000, 2)]);
+  const { dir, cleanup } = tempDir('fastpath-raft');
+  t.teardown(cleanup);
+  const rs = await RaftStorage.open(dir);
+  await rs.save({ entries: [{ index: 1, term: 1, data: record(10, 1) }] });
+  t.teardown(() => rs.close());
+  const reads: [string, Buffer][] = [
+    ['read()', wal.read(1)],
+    ['entries()', [...wal.entries()][0].data],
+    ['readRange()', wal.readRange(1, 2)[0].data],
+    ['RaftStorage#entries()', rs.entries(1, 2)[0].data],
+  ];
+  for (const [how, data] of reads) {
+    t.true(Buffer.isBuffer(data), `${how}: Buffer.isBuffer`);
+    t.true(data instanceof Buffer, `${how}: instanceof Buffer`);
+    t.is(data.constructor, Buffer, `${how}: constructor`);
+    t.is(inspect(data), inspect(record(10, 1)), `${how}: util.inspect`);
+    t.deepEqual(data.toJSON(), record(10, 1).toJSON(), `${how}: toJSON`);
+    t.is(data.readUInt32LE(2), record(10, 1).readUInt32LE(2), `${how}: Buffer methods`);
+    const part = data.subarray(2, 6);
+    t.is(Object.getPrototypeOf(part), Buffer.prototype, `${how}: its subarrays are plain Buffers`);
+    t.deepEqual(part, record(10, 1).subarray(2, 6), `${how}: subarray bytes`);
+  }
+});
+
+// Deleted files this process still maps under `dir` (Linux: /proc/self/maps).
+function mapped(dir: string): { all: number; deleted: number } {
+  const lines = readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir));
+  return { all: lines.length, deleted: lines.filter((l) => l.endsWith('(deleted)')).length };
+}
+
+// crates/walnut-core/src/segment_list.rs: a handle's reads hold the segments
+// they saw until the segment list changes.
+(process.platform === 'linux' ? test : test.skip)(
+  'segments a read held are let go at once when the log is truncated or closed',
+  async (t) => {
+    const { dir, cleanup } = tempDir('fastpath-unmap');
+    t.teardown(cleanup);
+    const wal = await Wal.open(dir, { segmentSize: 1 << 20 });
+    const batch = Array.from({ length: 64 }, (_, k) => record(4096, k));
+    for (let k = 0; k < 16; k++) wal.appendBatch(batch); // 4 MiB: several segments
+    t.true(wal.segments().length > 3);
+    t.deepEqual(wal.read(1), batch[0]);
+    t.deepEqual(wal.read(wal.lastIndex - 1), batch[62]);
+
+    wal.truncateBefore(wal.lastIndex - 10);
+    t.is(mapped(dir).deleted, 0, 'compacted segments are unmapped by truncateBefore');
+
+    t.deepEqual(wal.read(wal.lastIndex - 5), batch[58]);
+    wal.truncateAfter(wal.firstIndex);
+    t.is(mapped(dir).deleted, 0, 'segments cut by truncateAfter are unmapped');
+
+    t.deepEqual(wal.read(wal.firstIndex), batch[(wal.firstIndex - 1) % 64]);
+    await wal.close();
+    t.is(mapped(dir).all, 0, 'a closed log maps nothing');
+  },
+);

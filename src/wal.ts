@@ -873,6 +873,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     this.#checkOpen();
     checkIndex(index);
     call(() => this.#native.truncateAfter(index));
+    raw.walReleaseSegmentsRaw(this.#raw);
     this.#durable = Math.min(this.#durable, index);
     const kept: Waiter[] = [];
     for (let k = this.#head; k < this.#waiters.length; k++) {
@@ -906,6 +907,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     this.#checkOpen();
     checkIndex(index);
     call(() => this.#native.truncateBefore(index));
+    raw.walReleaseSegmentsRaw(this.#raw);
     this.#durable = Math.max(this.#durable, this.#native.durableIndex);
     this.emit('truncate', { kind: 'before', index });
     this.#notifyChange();
@@ -946,6 +948,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
         this.#settleAll(-1, e);
         throw e;
       } finally {
+        raw.walReleaseSegmentsRaw(this.#raw);
         this.#notifyChange();
       }
     })();
@@ -967,6 +970,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       call(() => this.#native.closeSync());
       this.#settleAll(this.#native.lastIndex, undefined);
     } finally {
+      raw.walReleaseSegmentsRaw(this.#raw);
       this.#notifyChange();
     }
   }

@@ -6,6 +6,7 @@ use crate::meta::{LogMeta, MetaStore};
 use crate::options::{Options, SyncPolicy};
 use crate::segment::trailer::Trailer;
 use crate::segment::Segment;
+use crate::segment_list::SegmentList;
 use crate::stats::Counters;
 use crate::transform::Transforms;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -56,7 +57,7 @@ pub(crate) struct Shared {
     pub fs: Arc<dyn FileSystem>,
     pub dir: PathBuf,
     pub opts: Options,
-    pub segments: RwLock<Vec<Arc<Segment>>>,
+    pub segments: SegmentList,
     pub first_index: AtomicU64,
     pub last_index: AtomicU64,
     pub durable_index: AtomicU64,
@@ -106,7 +107,7 @@ impl Shared {
             fs,
             dir,
             opts,
-            segments: RwLock::new(Vec::new()),
+            segments: SegmentList::default(),
             first_index: AtomicU64::new(1),
             last_index: AtomicU64::new(0),
             durable_index: AtomicU64::new(0),
@@ -233,13 +234,6 @@ impl Shared {
         if let Some(l) = self.listener.read().clone() {
             l(event);
         }
-    }
-
-    /// The segment holding `index`, if any.
-    pub fn segment_for(&self, index: u64) -> Option<Arc<Segment>> {
-        let segs = self.segments.read();
-        let pos = segs.partition_point(|s| s.first_index() <= index);
-        pos.checked_sub(1).map(|p| segs[p].clone())
     }
 
     /// Checks `index` is stored.

@@ -5,7 +5,7 @@ mod common;
 use common::{payload, places, small, Place};
 use std::time::Duration;
 use walnut_core::fs::{FaultOp, MemoryFsFault};
-use walnut_core::{Error, Options, RecoveryMode, Retention, SyncPolicy};
+use walnut_core::{Error, Options, RecoveryMode, Retention, SegmentCache, SyncPolicy};
 
 #[test]
 fn appended_records_read_back_in_order_and_after_reopen() {
@@ -173,16 +173,20 @@ fn read_into_copies_a_record_that_fits_and_only_measures_one_that_does_not() {
             wal.append(&payload(i, 100 * i as usize)).unwrap();
         }
         let mut buf = vec![0xeeu8; 250];
-        assert_eq!(wal.read_into(2, &mut buf).unwrap(), 200, "{kind}");
+        let cache = &mut SegmentCache::new();
+        assert_eq!(wal.read_into(cache, 2, &mut buf).unwrap(), 200, "{kind}");
         assert_eq!(buf[..200], payload(2, 200)[..], "{kind}: the copy");
         assert!(
             buf[200..].iter().all(|&b| b == 0xee),
             "{kind}: past the copy"
         );
-        assert_eq!(wal.read_into(3, &mut buf).unwrap(), 300, "{kind}");
+        assert_eq!(wal.read_into(cache, 3, &mut buf).unwrap(), 300, "{kind}");
         assert_eq!(buf[..200], payload(2, 200)[..], "{kind}: nothing copied");
         assert!(
-            matches!(wal.read_into(4, &mut buf), Err(Error::OutOfRange { .. })),
+            matches!(
+                wal.read_into(cache, 4, &mut buf),
+                Err(Error::OutOfRange { .. })
+            ),
             "{kind}"
         );
     }

@@ -5,6 +5,7 @@
 use super::Wal;
 use crate::error::{Damage, Error, Result};
 use crate::segment::{Entry, Segment};
+use crate::segment_list::{self, SegmentCache};
 use crate::shared::Shared;
 use crate::transform::{FrameCtx, Transforms, TRANSFORM_FLAGS};
 use std::sync::atomic::Ordering;
@@ -26,15 +27,36 @@ impl Wal {
         decode_with(&self.shared, &seg, index, f)
     }
 
+    /// [`Wal::with_entry`] for a caller that reads entry after entry on one
+    /// thread: the segment is found through `cache`, without a locked
+    /// instruction while the segment list is unchanged.
+    pub fn with_entry_cached<R>(
+        &self,
+        cache: &mut SegmentCache,
+        index: u64,
+        f: impl FnOnce(&EntryInfo, &[u8]) -> R,
+    ) -> Result<R> {
+        self.shared.check()?;
+        self.shared.check_range(index)?;
+        let seg = segment_list::find(self.shared.segments.current(cache), index)
+            .ok_or_else(|| out_of_range(&self.shared, index))?;
+        decode_with(&self.shared, seg, index, f)
+    }
+
+    /// Releases what `cache` holds if the segment list changed since it was
+    /// last used (see [`SegmentCache`]); one load when it did not.
+    pub fn release_stale(&self, cache: &mut SegmentCache) {
+        self.shared.segments.release_stale(cache);
+    }
+
     /// Copies the payload of `index` to the start of `dst` when it fits, and
     /// returns its length either way (a larger length means nothing was
     /// copied). For a caller that reads record after record into one buffer
-    /// (the Node binding's slab): the bytes after the copy are fetched for
-    /// writing, so that the next record's copy does not wait on memory (the
-    /// locked instruction that releases the segment waits until every store
-    /// of the copy has reached the cache).
-    pub fn read_into(&self, index: u64, dst: &mut [u8]) -> Result<usize> {
-        self.with_entry(index, |_, data| {
+    /// (the Node binding's slab), with its own `cache`: the bytes after the
+    /// copy are fetched for writing, so that the next record's copy does not
+    /// wait on memory.
+    pub fn read_into(&self, cache: &mut SegmentCache, index: u64, dst: &mut [u8]) -> Result<usize> {
+        self.with_entry_cached(cache, index, |_, data| {
             if let Some((to, rest)) = dst.split_at_mut_checked(data.len()) {
                 to.copy_from_slice(data);
                 let next = rest.len().min(data.len());
@@ -143,11 +165,17 @@ impl Wal {
 }
 
 fn segment_of(sh: &Shared, index: u64) -> Result<Arc<Segment>> {
-    sh.segment_for(index).ok_or_else(|| Error::OutOfRange {
+    sh.segments
+        .segment_for(index)
+        .ok_or_else(|| out_of_range(sh, index))
+}
+
+fn out_of_range(sh: &Shared, index: u64) -> Error {
+    Error::OutOfRange {
         index,
         first: sh.first_index.load(Ordering::Acquire),
         last: sh.last_index.load(Ordering::Acquire),
-    })
+    }
 }
 
 /// Iterator over a range of entries. It holds its current segment, so a

@@ -54,6 +54,7 @@ impl Wal {
         let sh = &self.shared;
         let _sync = sh.sync_lock.lock();
         let target = sh
+            .segments
             .segment_for(index + 1)
             .ok_or_else(|| Error::invalid(format!("no segment holds index {}", index + 1)))?;
         let later: Vec<Arc<Segment>> = {
