@@ -15,6 +15,7 @@ const os = require('node:os');
 
 const root = process.env.ROOT || path.resolve(__dirname, '..', '..');
 const { Wal } = require(path.join(root, 'benchmark', 'lib', 'walnut'));
+const { positions } = require('../workloads/w8-read');
 
 (async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walnut-read-hot-'));
@@ -24,14 +25,7 @@ const { Wal } = require(path.join(root, 'benchmark', 'lib', 'walnut'));
   const reads = 2_000_000;
   const chunk = new Array(1024).fill(Buffer.alloc(size, 7));
   for (let d = 0; d < records; d += 1024) wal.appendBatch(chunk);
-  const pos = new Uint32Array(reads);
-  let x = 0x2545f491;
-  for (let i = 0; i < reads; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    pos[i] = (x >>> 0) % records;
-  }
+  const pos = positions(reads, records);
   const target = Buffer.allocUnsafeSlow(64 * 1024);
   const read = [];
   const into = [];
