@@ -207,3 +207,25 @@ function mapped(dir: string): { all: number; deleted: number } {
     t.is(mapped(dir).all, 0, 'a closed log maps nothing');
   },
 );
+
+(process.platform === 'linux' ? test : test.skip)(
+  'segments that retention drops are let go once they rotate out, by batch appends too',
+  async (t) => {
+    const { dir, cleanup } = tempDir('fastpath-retention');
+    t.teardown(cleanup);
+    const wal = await Wal.open(dir, { segmentSize: 1 << 20, retention: { maxSegments: 2 } });
+    t.teardown(() => wal.closeSync());
+    const batch = Array.from({ length: 64 }, (_, k) => record(4096, k));
+    for (let k = 0; k < 4; k++) wal.appendBatch(batch); // 1 MiB: the next batches rotate
+    t.deepEqual(wal.read(1), batch[0]);
+    t.deepEqual(wal.read(wal.lastIndex), batch[63]);
+    const rotated = new Promise<void>((resolve) => {
+      let n = 0;
+      wal.on('rotate', () => ++n === 4 && resolve());
+    });
+    for (let k = 0; k < 24; k++) wal.appendBatch(batch);
+    await rotated;
+    t.true(wal.firstIndex > 256, 'retention dropped the first segments');
+    t.is(mapped(dir).deleted, 0, 'no dropped segment is still mapped');
+  },
+);

@@ -42,7 +42,7 @@ export interface RawBinding {
     at: number,
     lengths: Uint8Array,
   ): number;
-  /** Lets go of the segments the handle's reads hold (after closing or truncating). */
+  /** Lets go of the segments the handle's reads hold (after closing, truncating, or a rotation). */
   walReleaseSegmentsRaw(handle: WalRawHandle): void;
   /** Returns `data.length`: the benchmark's floor for a native call. */
   benchNoopRaw(data: Uint8Array): number;

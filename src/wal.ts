@@ -1065,6 +1065,9 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
   // meanwhile.
   #onSync(note: SyncNote): void {
     if (note.sealed) {
+      // Retention drops segments when one rotates out: let go of any the
+      // reads' segment cache still holds (their mappings and disk space).
+      raw.walReleaseSegmentsRaw(this.#raw);
       const info = note.sealed;
       this.emit('rotate', info);
       if (channels.rotate.hasSubscribers) channels.rotate.publish({ wal: this, ...info });
