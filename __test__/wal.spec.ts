@@ -182,6 +182,30 @@ test('entries() iterates a range and follows appends made while iterating', asyn
   t.is(seen, 601);
 });
 
+test('entries() is lazy, ends for good at a break or an error, and is an Iterator like a generator', async (t) => {
+  const { wal } = await withWal(t);
+  for (let i = 1; i <= 600; i++) wal.append(String(i));
+  const bad = wal.entries({ from: -1 });
+  t.throws(() => bad.next(), { instanceOf: WalInvalidArgumentError }, 'arguments are checked at the first next()');
+  t.true(bad.next().done, 'an error ends it');
+
+  const it = wal.entries();
+  for (const e of it) if (e.index === 3) break;
+  t.deepEqual(it.next(), { value: undefined, done: true }, 'a break ends it');
+
+  const iteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
+  t.is(Object.getPrototypeOf(Object.getPrototypeOf(it)), iteratorPrototype);
+  t.is(it[Symbol.iterator](), it);
+
+  const open = wal.entries();
+  t.is(open.next().value?.index, 1);
+  wal.closeSync();
+  t.throws(() => {
+    for (;;) if (open.next().done) break; // through the first chunk, then a read
+  }, { instanceOf: WalClosedError });
+  t.true(open.next().done, 'closing the log ended it');
+});
+
 test('tail() yields stored entries, then new ones as they are appended', async (t) => {
   const { wal } = await withWal(t);
   wal.append('old');

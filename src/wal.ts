@@ -13,6 +13,7 @@ import {
 import { EventEmitter } from 'node:events';
 import diagnostics from 'node:diagnostics_channel';
 import { call, settle } from './call';
+import { ChunkIterator } from './chunks';
 import { resolveCodec, type Codec, type CodecOption } from './codec';
 import { native, raw, type NativeOptions, type NativeWal, type SyncNote, type WalRawHandle } from './native';
 import { toNative, type WalOptions } from './options';
@@ -791,18 +792,22 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
    * for (const { index, data } of wal.entries({ from: 10 })) { ... }
    * ```
    */
-  *entries(options: EntriesOptions = {}): IterableIterator<Entry<T>> {
-    let next = this.#start(options);
-    const to = options.to === undefined ? Infinity : checkIndex(options.to, 'to');
-    for (;;) {
+  entries(options: EntriesOptions = {}): IterableIterator<Entry<T>> {
+    let next = -1;
+    let to = Infinity;
+    return new ChunkIterator(() => {
+      if (next < 0) {
+        next = this.#start(options);
+        if (options.to !== undefined) to = checkIndex(options.to, 'to');
+      }
       this.#checkOpen();
       const limit = options.committed ? this.commitIndex : this.lastIndex;
       const end = Math.min(to, limit + 1, next + RANGE_CHUNK);
-      if (next >= end) return;
+      if (next >= end) return undefined;
       const chunk = this.#readChunk(next, end);
-      for (const e of chunk) yield e;
       next += chunk.length;
-    }
+      return chunk;
+    });
   }
 
   /**
