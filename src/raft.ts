@@ -305,14 +305,15 @@ export class RaftStorage implements AsyncDisposable {
     const max = options.maxBytes === undefined ? undefined : safe(options.maxBytes, 'maxBytes');
     const packed = call(() => this.#native.entries(lo, hi, max));
     const out: RaftEntry[] = new Array(packed.terms.length);
-    let at = 0;
+    const memory = packed.data.buffer as ArrayBuffer;
+    let at = packed.data.byteOffset;
     for (let k = 0; k < out.length; k++) {
       const len = packed.lengths[k];
       out[k] = {
         index: packed.first + k,
         term: packed.terms[k],
         type: TYPES[packed.types[k]] ?? 'normal',
-        data: view(packed.data, at, len),
+        data: view(memory, at, len),
       };
       at += len;
     }

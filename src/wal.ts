@@ -223,6 +223,8 @@ const RANGE_CHUNK = 256;
 const SLAB = 64 * 1024;
 const SLAB_ROOM = 16 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB);
+// Its memory, for views (allocUnsafeSlow: from offset 0).
+let slabMemory = slab.buffer as ArrayBuffer;
 let slabAt = 0;
 // Lengths of the records a scan copies into the slab in one call.
 const LENGTHS = new Uint32Array(RANGE_CHUNK);
@@ -231,6 +233,7 @@ const LENGTHS_BYTES = new Uint8Array(LENGTHS.buffer);
 function slabRoom(): void {
   if (SLAB - slabAt < SLAB_ROOM) {
     slab = Buffer.allocUnsafeSlow(SLAB);
+    slabMemory = slab.buffer as ArrayBuffer;
     slabAt = 0;
   }
 }
@@ -721,7 +724,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
       throw fromNative(err);
     }
     if (n > SLAB - slabAt) return call(() => this.#native.read(index));
-    const out = view(slab, slabAt, n);
+    const out = view(slabMemory, slabAt, n);
     slabAt = (slabAt + n + 7) & ~7;
     return out;
   }
@@ -740,7 +743,7 @@ export class Wal<T = Buffer> extends EventEmitter<WalEvents> implements AsyncDis
     const out = new Array<Entry<T>>(n);
     const codec = this.#codec;
     for (let k = 0; k < n; k++) {
-      const data = view(slab, slabAt, LENGTHS[k]);
+      const data = view(slabMemory, slabAt, LENGTHS[k]);
       slabAt = (slabAt + LENGTHS[k] + 7) & ~7;
       out[k] = { index: lo + k, data: codec ? codec.decode(data) : (data as T) };
     }
