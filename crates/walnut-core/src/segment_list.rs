@@ -88,17 +88,6 @@ impl SegmentList {
         }
         &cache.segments
     }
-
-    /// Empties `cache` if the list changed since it last saw it, so that the
-    /// segments it holds are released (their mappings, and the disk space of
-    /// removed ones) without waiting for its next read.
-    pub fn release_stale(&self, cache: &mut SegmentCache) {
-        if cache.generation.is_some()
-            && cache.generation != Some(self.generation.load(Ordering::Acquire))
-        {
-            cache.clear();
-        }
-    }
 }
 
 /// One reader's copy of a log's segment list, for [`crate::Wal::read_into`]
@@ -108,7 +97,8 @@ impl SegmentList {
 /// It holds the segments it copied. One that truncation removed stays
 /// mapped, and its file's space allocated, until the cache is used again,
 /// [`cleared`](SegmentCache::clear) or dropped: clear it when the log is
-/// closed or truncated, or call [`crate::Wal::release_stale`].
+/// closed or truncated (or when a segment rotates out, if retention drops
+/// segments), unless a read follows soon.
 #[derive(Debug, Default)]
 pub struct SegmentCache {
     generation: Option<u64>,

@@ -43,12 +43,6 @@ impl Wal {
         decode_with(&self.shared, seg, index, f)
     }
 
-    /// Releases what `cache` holds if the segment list changed since it was
-    /// last used (see [`SegmentCache`]); one load when it did not.
-    pub fn release_stale(&self, cache: &mut SegmentCache) {
-        self.shared.segments.release_stale(cache);
-    }
-
     /// Copies the payload of `index` to the start of `dst` when it fits, and
     /// returns its length either way (a larger length means nothing was
     /// copied). For a caller that reads record after record into one buffer
